@@ -26,6 +26,14 @@ let package = Package(
         .target(name: "RESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: swiftSettings),
         // Spawning detached processes, liveness, port probes (POSIX).
         .target(name: "LocalProcess", swiftSettings: swiftSettings),
+        // The CEL subset used by IAM conditions: lexer, parser, evaluator. Pure.
+        .target(name: "CEL", swiftSettings: swiftSettings),
+        // Principals, roles, policies, token minting and verification. No I/O.
+        .target(name: "IAM", dependencies: [
+            "CEL",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ], swiftSettings: swiftSettings),
         // Cluster and operation models, validation, Google-shaped errors. Pure.
         .target(name: "ControlPlane", swiftSettings: swiftSettings),
         // SQLite repositories for control-plane state.
@@ -68,8 +76,10 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .executableTarget(name: "keygate", dependencies: ["KeygateCLI"], swiftSettings: swiftSettings),
 
-        .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: swiftSettings),
+        .testTarget(name: "RESPTests", dependencies: ["RESP", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: swiftSettings),
+        .testTarget(name: "CELTests", dependencies: ["CEL"], swiftSettings: swiftSettings),
+        .testTarget(name: "IAMTests", dependencies: ["IAM"], swiftSettings: swiftSettings),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane"], swiftSettings: swiftSettings),
-        .testTarget(name: "IntegrationTests", dependencies: ["RESP", "ValkeyRuntime", "ControlPlane"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntegrationTests", dependencies: ["RESP", "ValkeyRuntime", "ControlPlane", "LocalProcess"], swiftSettings: swiftSettings),
     ]
 )

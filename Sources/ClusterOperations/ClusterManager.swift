@@ -19,6 +19,8 @@ public actor ClusterManager: Service {
     /// Clusters with an operation in flight: the supervisor leaves them alone.
     private var busy: Set<ClusterName> = []
     private var tasks: [String: Task<Void, Never>] = [:]
+    /// Nodes whose restart failed: when to try again, and the delay after that (doubling to 10 s).
+    private var restartBackoff: [String: (next: ContinuousClock.Instant, delay: Duration)] = [:]
 
     public init(store: StateStore, binary: ValkeyBinary, configuration: ClusterManagerConfiguration, logger: Logger) {
         self.store = store
@@ -245,13 +247,18 @@ public actor ClusterManager: Service {
             for i in cluster.nodes.indices {
                 let node = cluster.nodes[i]
                 if let pid = node.pid, ProcessLiveness.isRunning(pid) { continue }
+                let key = "\(cluster.uid)/\(node.index)"
+                if let backoff = restartBackoff[key], ContinuousClock.now < backoff.next { continue }
                 logger.warning("node is down; restarting", metadata: ["cluster.name": "\(cluster.name)", "node.port": "\(node.port)"])
                 do {
                     let credentials = try NodeCredentials.loadOrCreate(at: credentialsPath(cluster))
                     cluster.nodes[i].pid = try launcher.start(nodeConfiguration(cluster, node, credentials))
+                    restartBackoff[key] = nil
                     changed = true
                 } catch {
-                    logger.error("node restart failed", metadata: ["cluster.name": "\(cluster.name)", "node.port": "\(node.port)", "error": "\(error)"])
+                    let delay = min((restartBackoff[key]?.delay ?? .milliseconds(250)) * 2, .seconds(10))
+                    restartBackoff[key] = (ContinuousClock.now + delay, delay)
+                    logger.error("node restart failed", metadata: ["cluster.name": "\(cluster.name)", "node.port": "\(node.port)", "error": "\(error)", "retry.in": "\(delay)"])
                 }
             }
             if changed {
@@ -287,7 +294,8 @@ public actor ClusterManager: Service {
                 for i in cluster.nodes.indices {
                     let node = cluster.nodes[i]
                     if let pid = node.pid, ProcessLiveness.isRunning(pid),
-                       ProcessLiveness.commandLine(pid)?.contains("\(dataDirectory(cluster, node))/valkey.conf") == true {
+                       // valkey-server retitles itself "valkey-server HOST:PORT [cluster]".
+                       ProcessLiveness.commandLine(pid)?.joined(separator: " ").contains(":\(node.port) ") == true {
                         continue  // still running from before: adopt it
                     }
                     cluster.nodes[i].pid = try launcher.start(nodeConfiguration(cluster, node, credentials))

@@ -1,1 +1,3 @@
-print("x")
+import KeygateCLI
+
+await KeygateCommand.runMain()

