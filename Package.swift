@@ -52,21 +52,34 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: swiftSettings),
+        // IAM with state: identities, keys, OAuth2 grants, policies, permission checks.
+        .target(name: "IAMService", dependencies: [
+            "IAM", "CEL", "Storage", "ControlPlane",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: swiftSettings),
+        // The Unix-socket server the Valkey module asks on each uncached login; check rate limiting.
+        .target(name: "AuthAgent", dependencies: [
+            "IAM", "IAMService", "ControlPlane",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: swiftSettings),
         // Hummingbird routes in Google's REST shapes, Google error JSON.
         .target(name: "API", dependencies: [
-            "ControlPlane", "ClusterOperations",
+            "ControlPlane", "ClusterOperations", "IAM", "IAMService",
             .product(name: "Hummingbird", package: "hummingbird"),
         ], swiftSettings: swiftSettings),
         // Composition of the daemon's services.
         .target(name: "KeygateDaemon", dependencies: [
-            "API", "ClusterOperations", "Storage", "ValkeyRuntime",
+            "API", "AuthAgent", "IAMService", "ClusterOperations", "Storage", "ValkeyRuntime",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
         // The gcloud-shaped command tree and its HTTP client.
         .target(name: "KeygateCLI", dependencies: [
-            "ControlPlane", "LocalProcess",
+            "ControlPlane", "LocalProcess", "IAM",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
         .executableTarget(name: "keygated", dependencies: [

@@ -1,6 +1,7 @@
 import ClusterOperations
 import ControlPlane
 import Hummingbird
+import IAMService
 
 /// What `GET /keygate/v1/info` tells the CLI: the defaults made on first start.
 public struct DaemonInfo: Sendable {
@@ -19,7 +20,7 @@ public struct DaemonInfo: Sendable {
 
 /// Builds the HTTP router of keygated: Google-shaped APIs plus Keygate's own small info endpoint.
 public enum KeygateAPI {
-    public static func router(manager: ClusterManager, info: DaemonInfo) -> Router<BasicRequestContext> {
+    public static func router(manager: ClusterManager, iam: IAMService, info: DaemonInfo) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: GoogleErrorMiddleware())
         router.get("/keygate/v1/info") { _, _ in
@@ -30,7 +31,10 @@ public enum KeygateAPI {
                 "iamAuthAvailable": .bool(info.iamAuthAvailable),
             ])
         }
-        RedisClusterRoutes(manager: manager).register(on: router)
+        RedisClusterRoutes(manager: manager, iam: iam).register(on: router)
+        OAuthTokenRoutes(iam: iam).register(on: router)
+        IAMRoutes(iam: iam).register(on: router)
+        ResourceManagerRoutes(iam: iam).register(on: router)
         return router
     }
 }

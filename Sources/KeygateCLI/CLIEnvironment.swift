@@ -15,6 +15,9 @@ struct CLIEnvironment {
     var endpointFile: String { "\(home)/keygated.json" }
     var configFile: String { "\(home)/cli/config.json" }
     var logFile: String { "\(home)/logs/keygated.log" }
+    var credentialsFile: String { "\(home)/cli/credentials.json" }
+    /// Written by keygated on first start (mode 0600): the owner account's refresh token.
+    var ownerCredentialsFile: String { "\(home)/owner-credentials.json" }
 
     /// The running daemon's endpoint and pid, if its endpoint file names a live process.
     func runningDaemon() -> (endpoint: String, pid: Int32)? {

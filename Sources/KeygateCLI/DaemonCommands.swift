@@ -17,6 +17,21 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for keygated to answer.")
     var timeout = 60.0
 
+    @Option(name: .customLong("auth-module"), help: "Path of keygate-iam.so (default: Module/ of the build).")
+    var authModule: String?
+
+    @Option(help: "Seconds until IAM policy changes reach logins (default 10).")
+    var propagationInterval: Double?
+
+    @Option(help: "IAM checks per second before logins get ERR_IAM_EXHAUSTED (0 refuses all).")
+    var iamCheckRate: Double?
+
+    @Flag(help: "Answer every uncached IAM login with ERR_IAM_OTHER, to test clients' backoff.")
+    var simulateIamFailure = false
+
+    @Option(help: "Seconds after its last successful AUTH that an IAM connection is closed (default 43200 = 12 h; 0 = never).")
+    var connectionAgeLimit: Double?
+
     func run() async throws {
         var context = CLIContext(path: "keygate.up")
         let env = context.environment
@@ -30,6 +45,11 @@ struct UpCommand: AsyncParsableCommand {
         try? FileManager.default.removeItem(atPath: env.endpointFile)
         var arguments = ["--home", env.home, "--port", String(port)]
         if let valkeyServer { arguments += ["--valkey-server", valkeyServer] }
+        if let authModule { arguments += ["--auth-module", authModule] }
+        if let propagationInterval { arguments += ["--propagation-interval", String(propagationInterval)] }
+        if let iamCheckRate { arguments += ["--iam-check-rate", String(iamCheckRate)] }
+        if simulateIamFailure { arguments.append("--simulate-iam-failure") }
+        if let connectionAgeLimit { arguments += ["--connection-age-limit", String(connectionAgeLimit)] }
         let logStart = (try? FileManager.default.attributesOfItem(atPath: env.logFile)[.size] as? Int) ?? 0
         let pid = try ProcessLauncher.spawn(executable: daemonPath, arguments: arguments, logPath: env.logFile)
         let deadline = Date().addingTimeInterval(timeout)
@@ -58,6 +78,13 @@ struct UpCommand: AsyncParsableCommand {
         }
         if try context.config.get("account") == nil, let a = info["ownerAccount"]?.stringValue {
             try context.config.set("account", a)
+        }
+        // The owner's refresh token, so `keygate auth print-access-token` works right away.
+        if let owner = info["ownerAccount"]?.stringValue, context.credentialStore.credential(for: owner) == nil,
+           let data = FileManager.default.contents(atPath: context.environment.ownerCredentialsFile),
+           let credential = try? JSONValue.parse(data) {
+            var store = context.credentialStore
+            try store.setCredential(credential, for: owner)
         }
         print("Project: \(try context.config.get("project") ?? "(unset)")  Account: \(try context.config.get("account") ?? "(unset)")")
     }

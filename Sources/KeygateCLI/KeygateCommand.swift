@@ -7,7 +7,8 @@ public struct KeygateCommand: AsyncParsableCommand {
         commandName: "keygate",
         abstract: "Memorystore-style Valkey clusters with IAM authentication, on your own machine.",
         discussion: "State lives in $KEYGATE_HOME (default ~/.keygate). Start the local cloud with `keygate up`.",
-        subcommands: [UpCommand.self, DownCommand.self, StatusCommand.self, ConfigCommand.self, RedisCommand.self])
+        subcommands: [UpCommand.self, DownCommand.self, StatusCommand.self, ConfigCommand.self, AuthCommand.self,
+                      RedisCommand.self, IAMCommand.self, ProjectsCommand.self])
 
     public init() {}
 
@@ -63,7 +64,15 @@ struct CLIContext {
         config = CLIConfig(path: environment.configFile)
     }
 
-    func client() throws -> APIClient {
-        APIClient(endpoint: try environment.endpoint(), accessToken: nil)
+    var credentialStore: CredentialStore { CredentialStore(path: environment.credentialsFile) }
+
+    /// An API client carrying the active account's access token.
+    func client() async throws -> APIClient {
+        let endpoint = try environment.endpoint()
+        guard let account = try config.get("account") else {
+            throw CLIError("You do not currently have an active account selected. Run `keygate config set account ACCOUNT`.")
+        }
+        var provider = AccessTokenProvider(store: credentialStore, endpoint: endpoint)
+        return APIClient(endpoint: endpoint, accessToken: try await provider.token(for: account))
     }
 }

@@ -116,7 +116,7 @@ struct ClustersCommand: AsyncParsableCommand {
             if let labels { body["labels"] = .object(try KeyValueList.parse(labels, flag: "--labels").mapValues { .string($0) }) }
             if deletionProtection { body["deletionProtectionEnabled"] = true }
 
-            let client = try context.client()
+            let client = try await context.client()
             let path = "/v1/projects/\(project)/locations/\(location)/clusters?clusterId=\(cluster.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? cluster)"
             let operation = try await client.post(path, .object(body))
             let stderr = FileHandle.standardError
@@ -193,7 +193,7 @@ struct ClustersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let context = CLIContext(path: "keygate.redis.clusters.delete")
-            let client = try context.client()
+            let client = try await context.client()
             let operation = try await client.delete("/v1/projects/\(try global.resolvedProject(context.config))/locations/\(try region.resolved(context.config))/clusters/\(cluster)")
             FileHandle.standardError.write(Data("Delete request issued for: [\(cluster)]\n".utf8))
             if async { return }

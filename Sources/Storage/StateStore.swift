@@ -48,7 +48,70 @@ public final class StateStore: Sendable {
                 t.column("value", .text).notNull()
             }
         }
+        m.registerMigration("v2-documents") { db in
+            // IAM state (service accounts, keys, policies, signing keys, revocations): typed by the
+            // IAM service, stored here as JSON documents keyed by kind and name.
+            try db.create(table: "document") { t in
+                t.column("kind", .text).notNull()
+                t.column("key", .text).notNull()
+                t.column("project", .text).notNull().defaults(to: "")
+                t.column("body", .blob).notNull()
+                t.primaryKey(["kind", "key"])
+            }
+            try db.create(index: "document_by_project", on: "document", columns: ["kind", "project"])
+        }
         return m
+    }
+
+    // MARK: Documents
+
+    public func document(kind: String, key: String) throws -> Data? {
+        try queue.read { db in
+            try Data.fetchOne(db, sql: "SELECT body FROM document WHERE kind = ? AND key = ?", arguments: [kind, key])
+        }
+    }
+
+    public func documents(kind: String, project: String? = nil) throws -> [Data] {
+        try queue.read { db in
+            if let project {
+                return try Data.fetchAll(db, sql: "SELECT body FROM document WHERE kind = ? AND project = ? ORDER BY key", arguments: [kind, project])
+            }
+            return try Data.fetchAll(db, sql: "SELECT body FROM document WHERE kind = ? ORDER BY key", arguments: [kind])
+        }
+    }
+
+    /// Inserts or replaces; with `mustNotExist`, fails with ALREADY_EXISTS instead of replacing.
+    public func putDocument(kind: String, key: String, project: String = "", body: Data, mustNotExist: Bool = false) throws {
+        try queue.write { db in
+            if mustNotExist, try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE kind = ? AND key = ?", arguments: [kind, key]) == true {
+                throw APIError(.alreadyExists, "\(key) already exists.")
+            }
+            try db.execute(sql: """
+                INSERT INTO document (kind, key, project, body) VALUES (?, ?, ?, ?)
+                ON CONFLICT(kind, key) DO UPDATE SET body = excluded.body, project = excluded.project
+                """, arguments: [kind, key, project, body])
+        }
+    }
+
+    /// Replaces a document only if it still holds `expected` (nil: absent); false when it changed meanwhile.
+    public func replaceDocument(kind: String, key: String, project: String = "", expected: Data?, body: Data) throws -> Bool {
+        try queue.write { db in
+            let current = try Data.fetchOne(db, sql: "SELECT body FROM document WHERE kind = ? AND key = ?", arguments: [kind, key])
+            guard current == expected else { return false }
+            try db.execute(sql: """
+                INSERT INTO document (kind, key, project, body) VALUES (?, ?, ?, ?)
+                ON CONFLICT(kind, key) DO UPDATE SET body = excluded.body, project = excluded.project
+                """, arguments: [kind, key, project, body])
+            return true
+        }
+    }
+
+    @discardableResult
+    public func deleteDocument(kind: String, key: String) throws -> Bool {
+        try queue.write { db in
+            try db.execute(sql: "DELETE FROM document WHERE kind = ? AND key = ?", arguments: [kind, key])
+            return db.changesCount > 0
+        }
     }
 
     // MARK: Clusters

@@ -21,6 +21,21 @@ struct Keygated: AsyncParsableCommand {
     @Option(name: .customLong("valkey-server"), help: "Path of valkey-server (default: .deps/, then PATH).")
     var valkeyServer: String?
 
+    @Option(name: .customLong("auth-module"), help: "Path of keygate-iam.so (default: Module/ of the build).")
+    var authModule: String?
+
+    @Option(help: "Seconds until IAM policy changes reach logins (policy snapshot age and verdict cache).")
+    var propagationInterval = 10.0
+
+    @Option(help: "IAM checks per second before logins get ERR_IAM_EXHAUSTED (0 refuses all).")
+    var iamCheckRate = 10_000.0
+
+    @Flag(help: "Answer every uncached IAM login with ERR_IAM_OTHER, to test clients' backoff.")
+    var simulateIamFailure = false
+
+    @Option(help: "Seconds after its last successful AUTH that an IAM connection is closed (0 = never).")
+    var connectionAgeLimit = 43_200.0
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
@@ -32,9 +47,13 @@ struct Keygated: AsyncParsableCommand {
             return handler
         }
         let home = home ?? ProcessInfo.processInfo.environment["KEYGATE_HOME"] ?? "\(NSHomeDirectory())/.keygate"
-        let daemon = KeygateDaemon(
-            configuration: DaemonConfiguration(home: home, host: host, port: port, valkeyServer: valkeyServer),
-            logger: Logger(label: "keygated"))
+        var configuration = DaemonConfiguration(home: home, host: host, port: port, valkeyServer: valkeyServer)
+        configuration.authModulePath = authModule
+        configuration.propagationInterval = .milliseconds(Int64(propagationInterval * 1000))
+        configuration.iamCheckRate = iamCheckRate
+        configuration.simulateIAMFailure = simulateIamFailure
+        configuration.connectionAgeLimit = .milliseconds(Int64(connectionAgeLimit * 1000))
+        let daemon = KeygateDaemon(configuration: configuration, logger: Logger(label: "keygated"))
         do {
             try await daemon.run()
         } catch let error as KeygateDaemon.StartError {
