@@ -93,6 +93,9 @@ let package = Package(
         .testTarget(name: "CELTests", dependencies: ["CEL"], swiftSettings: swiftSettings),
         .testTarget(name: "IAMTests", dependencies: ["IAM"], swiftSettings: swiftSettings),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane"], swiftSettings: swiftSettings),
-        .testTarget(name: "IntegrationTests", dependencies: ["RESP", "ValkeyRuntime", "ControlPlane", "LocalProcess"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "RESP", "ValkeyRuntime", "ControlPlane", "LocalProcess", "IAM",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: swiftSettings),
     ]
 )

@@ -1,23 +1,3 @@
-/// One lexical token and where it starts (an offset in Unicode code points).
-struct CELToken: Sendable, Equatable {
-    enum Kind: Sendable, Equatable {
-        case identifier(String)
-        /// The magnitude only: the parser applies a leading minus, so `-9223372036854775808` fits.
-        case int(UInt64)
-        case string(String)
-        case trueLiteral, falseLiteral, nullLiteral
-        case lParen, rParen, lBracket, rBracket, lBrace, rBrace
-        case dot, comma, question, colon
-        case equal, notEqual, less, lessEqual, greater, greaterEqual, inKeyword
-        case not, and, or
-        case plus, minus, star, slash, percent
-        case end
-    }
-
-    var kind: Kind
-    var offset: Int
-}
-
 /// Splits an expression into tokens. Works on Unicode scalars so that positions in
 /// messages match what a user counts, and never indexes past the end.
 struct CELLexer {
@@ -259,23 +239,6 @@ struct CELLexer {
             throw error("escape sequence is not a valid code point", at: start)
         }
         return scalar
-    }
-}
-
-/// Turns offsets into line and column for messages.
-enum CELSource {
-    static func error(_ kind: CELError.Kind, _ message: String, at offset: Int, in scalars: [Unicode.Scalar]) -> CELError {
-        var line = 1
-        var column = 1
-        for scalar in scalars.prefix(offset) {
-            if scalar == "\n" {
-                line += 1
-                column = 1
-            } else {
-                column += 1
-            }
-        }
-        return CELError(kind: kind, message: message, line: line, column: column)
     }
 }
 

@@ -1,8 +1,3 @@
-/// Why a regular expression was refused.
-struct SafeRegexError: Error, Sendable {
-    let message: String
-}
-
 /// A small RE2-compatible regular expression matcher for `matches`.
 ///
 /// Matching simulates the automaton over all threads at once (a Pike VM without captures),

@@ -6,33 +6,6 @@ import Foundation
 import Crypto
 import _CryptoExtras
 
-/// What a verified assertion says.
-public struct JWTBearerClaims: Sendable, Hashable {
-    /// `iss`: the service account's email.
-    public var issuer: String
-    /// `scope`, split on spaces; empty for ID-token requests (or when the client sent none).
-    public var scopes: [String]
-    /// `target_audience`, present when the client asks for an ID token.
-    public var targetAudience: String?
-    /// The header `kid`: the service account key's `private_key_id`.
-    public var keyID: String
-    public var issuedAt: Date
-    public var expiresAt: Date
-}
-
-/// The public half of a service account key, as the token endpoint looks it up by `kid`.
-public struct ServiceAccountPublicKey: Sendable, Hashable {
-    /// SPKI PEM (`-----BEGIN PUBLIC KEY-----`).
-    public var pem: String
-    /// The service account the key belongs to; the assertion's `iss` must name it.
-    public var serviceAccountEmail: String
-
-    public init(pem: String, serviceAccountEmail: String) {
-        self.pem = pem
-        self.serviceAccountEmail = serviceAccountEmail
-    }
-}
-
 /// RFC 7523 JWT bearer assertions as google-auth's `service_account.Credentials` sends them
 /// to the token URI (`grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`).
 ///
@@ -41,6 +14,9 @@ public struct ServiceAccountPublicKey: Sendable, Hashable {
 /// separated) or `target_audience`.
 public enum JWTBearerAssertion {
     public static let grantType = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    /// The `aud` google-auth puts in every assertion, whatever the key file's `token_uri`
+    /// (it posts to `token_uri` but names Google's endpoint as the audience).
+    public static let googleTokenAudience = "https://oauth2.googleapis.com/token"
     /// Google's limit on `exp - iat`.
     public static let maxLifetime: TimeInterval = 3600
     /// Clock difference tolerated between client and server.
@@ -80,14 +56,22 @@ public enum JWTBearerAssertion {
         var target_audience: String?
     }
 
+    /// Verifies an assertion sent to the token endpoint at `expectedAudience`, accepting that
+    /// URL or `googleTokenAudience` as `aud` (google-auth always sends the latter). Replay
+    /// from Google is no concern: the key is looked up among Keygate's own keys.
+    public static func verify(_ assertion: String, publicKey: (_ keyID: String) -> ServiceAccountPublicKey?,
+                              expectedAudience: String, now: Date) throws(JWTBearerError) -> JWTBearerClaims {
+        try verify(assertion, publicKey: publicKey, expectedAudiences: [expectedAudience, googleTokenAudience], now: now)
+    }
+
     /// Verifies `assertion` and returns who it speaks for.
     ///
     /// The signature is checked (with the key `publicKey(kid)` returns) before any claim is
-    /// read; then the issuer must own that key, `aud` must include `expectedAudience`, and the
-    /// times must hold: `iat - 60 s <= now < exp + 60 s`, `iat < exp <= iat + 1 h`. A `sub`
-    /// other than the issuer (domain-wide delegation) is refused.
+    /// read; then the issuer must own that key, `aud` must name one of `expectedAudiences`,
+    /// and the times must hold: `iat - 60 s <= now < exp + 60 s`, `iat < exp <= iat + 1 h`.
+    /// A `sub` other than the issuer (domain-wide delegation) is refused.
     public static func verify(_ assertion: String, publicKey: (_ keyID: String) -> ServiceAccountPublicKey?,
-                              expectedAudience: String, now: Date) throws(JWTBearerError) -> JWTBearerClaims {
+                              expectedAudiences: Set<String>, now: Date) throws(JWTBearerError) -> JWTBearerClaims {
         guard assertion.utf8.count <= maxLength else { throw .malformed("the assertion is too long.") }
         let parts = assertion.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw .malformed("expected three dot-separated parts.") }
@@ -114,7 +98,7 @@ public enum JWTBearerAssertion {
         if let sub = claims.sub, sub.lowercased() != issuer.lowercased() {
             throw .invalidClaim("domain-wide delegation (sub) is not supported.")
         }
-        guard let aud = claims.aud, aud.contains(expectedAudience) else { throw .wrongAudience }
+        guard let aud = claims.aud, expectedAudiences.contains(where: aud.contains) else { throw .wrongAudience }
         guard let iat = claims.iat, let exp = claims.exp, iat.isFinite, exp.isFinite else {
             throw .badLifetime("iat and exp are required")
         }
@@ -130,15 +114,15 @@ public enum JWTBearerAssertion {
                                expiresAt: Date(timeIntervalSince1970: exp))
     }
 
-    /// Signs an assertion exactly as google-auth does (same header and claim layout), for
-    /// Keygate's own client and CLI.
+    /// Signs an assertion exactly as google-auth does (same header, claim layout and
+    /// audience), for Keygate's own client and CLI. Post it to the key file's `token_uri`.
     public static func sign(keyFile: ServiceAccountKeyFile, scopes: [String], now: Date,
-                            lifetime: TimeInterval = 3600) throws -> String {
+                            audience: String = googleTokenAudience, lifetime: TimeInterval = 3600) throws -> String {
         let privateKey = try _RSA.Signing.PrivateKey(pemRepresentation: keyFile.privateKey)
         let iat = Int64(now.timeIntervalSince1970.rounded(.down))
         // Python's json.dumps layout: ", " and ": " separators, keys in insertion order.
         let header = #"{"typ": "JWT", "alg": "RS256", "kid": \#(jsonString(keyFile.privateKeyID))}"#
-        let claims = #"{"iat": \#(iat), "exp": \#(iat + Int64(lifetime)), "iss": \#(jsonString(keyFile.clientEmail)), "aud": \#(jsonString(keyFile.tokenURI)), "scope": \#(jsonString(scopes.joined(separator: " ")))}"#
+        let claims = #"{"iat": \#(iat), "exp": \#(iat + Int64(lifetime)), "iss": \#(jsonString(keyFile.clientEmail)), "aud": \#(jsonString(audience)), "scope": \#(jsonString(scopes.joined(separator: " ")))}"#
         let signingInput = Base64URL.encode(Data(header.utf8)) + "." + Base64URL.encode(Data(claims.utf8))
         let signature = try privateKey.signature(for: Data(signingInput.utf8), padding: .insecurePKCS1v1_5)
         return signingInput + "." + Base64URL.encode(signature.rawRepresentation)

@@ -114,7 +114,7 @@ struct JWTBearerAssertionTests {
     @Test func acceptsTheLibrarysOwnSigner() throws {
         let assertion = try JWTBearerAssertion.sign(keyFile: F.keyFile, scopes: ["a", "b"], now: F.now)
         #expect(assertion == (try F.assertion(claims: [
-            ("iat", "1750000000"), ("exp", "1750003600"), ("iss", "\"\(F.email)\""), ("aud", "\"\(F.tokenURI)\""),
+            ("iat", "1750000000"), ("exp", "1750003600"), ("iss", "\"\(F.email)\""), ("aud", "\"https://oauth2.googleapis.com/token\""),
             ("scope", "\"a b\""),
         ])))
         #expect(try F.verify(assertion).scopes == ["a", "b"])
@@ -143,9 +143,21 @@ struct JWTBearerAssertionTests {
 
     @Test func rejectsWrongAudience() throws {
         #expect(throws: JWTBearerError.wrongAudience) {
-            try F.verify(try F.assertion(audience: "https://oauth2.googleapis.com/token"))
+            try F.verify(try F.assertion(audience: "https://evil.example/token"))
         }
         #expect(throws: JWTBearerError.wrongAudience) { try F.verify(try F.assertion(), audience: "http://other/token") }
+        let table = [F.keyFile.privateKeyID: F.publicKey]
+        #expect(throws: JWTBearerError.wrongAudience) {
+            try JWTBearerAssertion.verify(try F.assertion(audience: JWTBearerAssertion.googleTokenAudience),
+                                          publicKey: { table[$0] }, expectedAudiences: [F.tokenURI], now: F.now)
+        }
+    }
+
+    /// google-auth names Google's token endpoint as `aud` even when `token_uri` points elsewhere.
+    @Test func acceptsGooglesAudience() throws {
+        _ = try F.verify(try F.assertion(audience: "https://oauth2.googleapis.com/token"))
+        let claims = try F.verify(try F.assertion(audience: "https://oauth2.googleapis.com/token"), audience: "http://other/token")
+        #expect(claims.issuer == F.email)
     }
 
     @Test func rejectsBadSignatures() throws {

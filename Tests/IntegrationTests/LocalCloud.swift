@@ -1,5 +1,8 @@
 import ControlPlane
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 
 /// One keygated in a private temporary `$KEYGATE_HOME`, driven through the real `keygate` CLI and
@@ -108,6 +111,19 @@ final class LocalCloud {
             }
         }
         return pids
+    }
+
+    /// A new access token for the owner straight from the token endpoint (refresh-token grant),
+    /// bypassing the CLI's token cache.
+    func freshOwnerToken() async throws -> String {
+        let owner = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: "\(home)/owner-credentials.json")))
+        let endpoint = try #require(try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: "\(home)/keygated.json")))["endpoint"]?.stringValue)
+        var request = URLRequest(url: URL(string: "\(endpoint)/token")!)
+        request.httpMethod = "POST"
+        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data("grant_type=refresh_token&refresh_token=\(owner["refresh_token"]?.stringValue ?? "")".utf8)
+        let (data, _) = try await URLSession.shared.data(for: request)
+        return try #require(try JSONValue.parse(data)["access_token"]?.stringValue)
     }
 
     func stop() {
