@@ -8,6 +8,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case permissionDenied = "PERMISSION_DENIED"
         case unauthenticated = "UNAUTHENTICATED"
         case resourceExhausted = "RESOURCE_EXHAUSTED"
+        case aborted = "ABORTED"
         case unavailable = "UNAVAILABLE"
         case `internal` = "INTERNAL"
 
@@ -18,7 +19,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
             case .unauthenticated: 401
             case .permissionDenied: 403
             case .notFound: 404
-            case .alreadyExists: 409
+            case .alreadyExists, .aborted: 409
             case .resourceExhausted: 429
             case .internal: 500
             case .unavailable: 503
@@ -32,6 +33,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
             case .failedPrecondition: 9
             case .notFound: 5
             case .alreadyExists: 6
+            case .aborted: 10
             case .permissionDenied: 7
             case .unauthenticated: 16
             case .resourceExhausted: 8

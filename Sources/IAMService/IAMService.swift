@@ -203,7 +203,7 @@ public final class IAMService: Sendable {
             try PolicyValidator().validate(new)
             try new.checkEtag(against: current)
         } catch PolicyError.etagMismatch {
-            throw APIError(.failedPrecondition, "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.")
+            throw APIError(.aborted, "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.")
         } catch {
             throw APIError.invalidArgument("\(error)")
         }

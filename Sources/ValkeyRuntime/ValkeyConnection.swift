@@ -50,7 +50,8 @@ public final class ValkeyConnection: Sendable {
             promise.fail(ConnectionError(description: "timed out waiting for \(arguments.first ?? "reply")"))
             channel.close(promise: nil)
         }
-        channel.writeAndFlush(RESPRequest(arguments: arguments, promise: promise), promise: nil)
+        // A write that fails (the server closed the connection) fails the request at once.
+        channel.writeAndFlush(RESPRequest(arguments: arguments, promise: promise)).whenFailure { promise.fail($0) }
         defer { timer.cancel() }
         return try await promise.futureResult.get()
     }
