@@ -1,5 +1,6 @@
 import ControlPlane
 import Foundation
+import LocalProcess
 
 /// The CLI's credentials (`cli/credentials.json`, mode 0600): per account, either a user's refresh
 /// token or a service account's key file, plus the last access token minted for it. This is the only
@@ -56,12 +57,10 @@ struct CredentialStore {
     func save() throws {
         let dir = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let fd = open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw CLIError("Cannot write \(path).") }
-        fchmod(fd, 0o600)
-        let data = Data(JSONValue.object(document).jsonText().utf8)
-        _ = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        guard rename(path + ".tmp", path) == 0 else { throw CLIError("Cannot write \(path).") }
+        do {
+            try SecretFile.write(Data(JSONValue.object(document).jsonText().utf8), to: path)
+        } catch {
+            throw CLIError("Cannot write \(path).")
+        }
     }
 }

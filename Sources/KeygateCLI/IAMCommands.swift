@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlPlane
 import Foundation
+import LocalProcess
 
 struct IAMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -84,11 +85,11 @@ struct ServiceAccountsCommand: AsyncParsableCommand {
                 guard let b64 = json["privateKeyData"]?.stringValue, let data = Data(base64Encoded: b64) else {
                     throw CLIError("The API returned no private key data.")
                 }
-                let fd = open(outputFile, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-                guard fd >= 0 else { throw CLIError("Unable to write file [\(outputFile)].") }
-                fchmod(fd, 0o600)
-                _ = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                close(fd)
+                do {
+                    try SecretFile.write(data, to: outputFile)
+                } catch {
+                    throw CLIError("Unable to write file [\(outputFile)].")
+                }
                 let keyID = OutputFormat.plain(json["name"]).split(separator: "/").last.map(String.init) ?? ""
                 FileHandle.standardError.write(Data("created key [\(keyID)] of type [json] as [\(outputFile)] for [\(iamAccount)]\n".utf8))
             }

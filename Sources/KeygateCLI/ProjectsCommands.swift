@@ -43,9 +43,19 @@ struct ProjectsCommand: AsyncParsableCommand {
         return try JSONDecoder().decode(Policy.self, from: JSONEncoder().encode(json))
     }
 
-    static func setPolicy(_ client: APIClient, _ project: String, _ policy: Policy) async throws -> JSONValue {
-        let json = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(policy))
-        return try await client.post("/v3/projects/\(project):setIamPolicy", ["policy": json])
+    /// gcloud's read-modify-write: get the policy (with its etag), edit it, set it, print the result.
+    static func editPolicy(_ context: CLIContext, project: String, member: String, format: String?,
+                           _ edit: (Policy, Principal) throws -> Policy) async throws {
+        let principal: Principal
+        do { principal = try Principal(parsing: member) } catch { throw CLIError("argument --member: \(error)") }
+        let client = try await context.client()
+        let policy = try await getPolicy(client, project)
+        let edited: Policy
+        do { edited = try edit(policy, principal) } catch let error as CLIError { throw error } catch { throw CLIError("\(error)") }
+        let json = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(edited))
+        let updated = try await client.post("/v3/projects/\(project):setIamPolicy", ["policy": json])
+        FileHandle.standardError.write(Data("Updated IAM policy for project [\(project)].\n".utf8))
+        try ResourcePrinter(format: try OutputFormat(format ?? "yaml")).printResource(updated, fields: [])
     }
 
     struct GetIAMPolicy: AsyncParsableCommand {
@@ -67,14 +77,11 @@ struct ProjectsCommand: AsyncParsableCommand {
         @Option(help: "expression=CEL,title=T[,description=D] or None") var condition: String?
         @Option var format: String?
         func run() async throws {
-            let context = CLIContext(path: "keygate.projects.add-iam-policy-binding")
-            let principal: Principal
-            do { principal = try Principal(parsing: member) } catch { throw CLIError("argument --member: \(error)") }
-            let client = try await context.client()
-            let policy = try await ProjectsCommand.getPolicy(client, project)
-            let updated = try await ProjectsCommand.setPolicy(client, project, policy.adding(member: principal, role: role, condition: try ProjectsCommand.parseCondition(condition)))
-            FileHandle.standardError.write(Data("Updated IAM policy for project [\(project)].\n".utf8))
-            try ResourcePrinter(format: try OutputFormat(format ?? "yaml")).printResource(updated, fields: [])
+            let parsed = try ProjectsCommand.parseCondition(condition)
+            try await ProjectsCommand.editPolicy(CLIContext(path: "keygate.projects.add-iam-policy-binding"), project: project,
+                                                 member: member, format: format) { policy, principal in
+                policy.adding(member: principal, role: role, condition: parsed)
+            }
         }
     }
 
@@ -87,20 +94,11 @@ struct ProjectsCommand: AsyncParsableCommand {
         @Flag(help: "Remove the member from every binding of the role, whatever its condition.") var all = false
         @Option var format: String?
         func run() async throws {
-            let context = CLIContext(path: "keygate.projects.remove-iam-policy-binding")
-            let principal: Principal
-            do { principal = try Principal(parsing: member) } catch { throw CLIError("argument --member: \(error)") }
-            let client = try await context.client()
-            let policy = try await ProjectsCommand.getPolicy(client, project)
-            let edited: Policy
-            do {
-                edited = try policy.removing(member: principal, role: role, condition: try ProjectsCommand.parseCondition(condition), allConditions: all)
-            } catch {
-                throw CLIError("\(error)")
+            let parsed = try ProjectsCommand.parseCondition(condition)
+            try await ProjectsCommand.editPolicy(CLIContext(path: "keygate.projects.remove-iam-policy-binding"), project: project,
+                                                 member: member, format: format) { policy, principal in
+                try policy.removing(member: principal, role: role, condition: parsed, allConditions: all)
             }
-            let updated = try await ProjectsCommand.setPolicy(client, project, edited)
-            FileHandle.standardError.write(Data("Updated IAM policy for project [\(project)].\n".utf8))
-            try ResourcePrinter(format: try OutputFormat(format ?? "yaml")).printResource(updated, fields: [])
         }
     }
 }

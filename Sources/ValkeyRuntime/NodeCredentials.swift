@@ -1,4 +1,5 @@
 import Foundation
+import LocalProcess
 
 /// Secrets of one cluster's internal users. Nobody is told the `default` user's password: with
 /// IAM auth on, it only exists so that the server answers NOAUTH until an IAM login.
@@ -30,14 +31,3 @@ public struct NodeCredentials: Codable, Sendable, Equatable {
     }
 }
 
-/// Writes files that hold secrets: created with mode 0600 before any byte is written.
-public enum SecretFile {
-    public static func write(_ data: Data, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path]) }
-        defer { close(fd) }
-        fchmod(fd, 0o600)
-        let written = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        guard written == data.count else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
-    }
-}

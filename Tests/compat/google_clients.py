@@ -23,6 +23,7 @@ Prints one line per check, then `N passed, M failed`; exits 1 when any check fai
 
 import datetime
 import json
+import re
 import sys
 import traceback
 
@@ -37,6 +38,14 @@ import redis.cluster
 import redis.exceptions
 
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
+
+
+_SECRET_FIELDS = re.compile(r'("(?:accessToken|access_token|refresh_token|id_token|private_key)"\s*:\s*")[^"]*(")')
+
+
+def redact(text):
+    """Keeps tokens and keys out of the output (error bodies may echo them)."""
+    return _SECRET_FIELDS.sub(r"\1<redacted>\2", str(text))
 
 
 class Skip(Exception):
@@ -55,23 +64,23 @@ class Checks:
             detail = fn()
         except Skip as e:
             self.skipped += 1
-            print(f"SKIP {name}: {e}", flush=True)
+            print(redact(f"SKIP {name}: {e}"), flush=True)
             return False
         except AssertionError as e:
             self.failed += 1
-            print(f"FAIL {name}: {e}", flush=True)
+            print(redact(f"FAIL {name}: {e}"), flush=True)
             return False
         except HttpError as e:
             self.failed += 1
-            print(f"FAIL {name}: {describe_http_error(e)}", flush=True)
+            print(redact(f"FAIL {name}: {describe_http_error(e)}"), flush=True)
             return False
         except Exception as e:  # noqa: BLE001 - every unexpected error is a failed check
             self.failed += 1
-            print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
-            traceback.print_exc(file=sys.stderr)
+            print(redact(f"FAIL {name}: {type(e).__name__}: {e}"), flush=True)
+            print(redact(traceback.format_exc()), file=sys.stderr, flush=True)
             return False
         self.passed += 1
-        print(f"PASS {name}" + (f": {detail}" if detail else ""), flush=True)
+        print(redact(f"PASS {name}" + (f": {detail}" if detail else "")), flush=True)
         return True
 
 
@@ -299,8 +308,16 @@ def main(argv):
         try:
             imp.refresh(transport)
         except google.auth.exceptions.RefreshError as e:
-            if "403" in str(e) or "PERMISSION_DENIED" in str(e):
+            if "PERMISSION_DENIED" in str(e):
                 raise Skip(f"{e} (grant roles/iam.serviceAccountTokenCreator on {email})")
+            if "invalid expiration" in str(e):
+                # google-auth reads expireTime with strptime("%Y-%m-%dT%H:%M:%SZ"): whole seconds only,
+                # as Google writes a Timestamp whose nanos are 0 (proto3 JSON omits the fraction).
+                body = e.args[1] if len(e.args) > 1 else ""
+                m = re.search(r'"expireTime"\s*:\s*"([^"]*)"', str(body))
+                raise AssertionError(
+                    f"google-auth could not parse generateAccessToken's expireTime "
+                    f"{m.group(1) if m else body!r}: it expects whole seconds, YYYY-MM-DDTHH:MM:SSZ") from e
             raise
         assert imp.valid and imp.token, "no token"
         lifetime = (imp.expiry - utcnow()).total_seconds()
