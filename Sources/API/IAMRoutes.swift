@@ -150,3 +150,28 @@ struct ResourceManagerRoutes {
         JSONResponse.make(try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(policy)))
     }
 }
+
+/// IAM v1 `roles.get` / `roles.list`: the predefined roles and their permissions.
+struct RoleRoutes {
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/v1/roles") { request, _ in
+            let full = request.uri.queryParameters.get("view") == "FULL"
+            return JSONResponse.make(["roles": .array(RoleCatalog.predefined.roles.map { Self.json($0, full: full) })])
+        }
+        router.get("/v1/roles/:role") { _, context in
+            let name = "roles/\(try context.parameters.require("role"))"
+            guard let role = RoleCatalog.predefined.role(named: name) else {
+                throw APIError.notFound("Role \(name) not found.")
+            }
+            return JSONResponse.make(Self.json(role, full: true))
+        }
+    }
+
+    static func json(_ role: Role, full: Bool) -> JSONValue {
+        var o: [String: JSONValue] = ["name": .string(role.name), "title": .string(role.title),
+                                      "description": .string(role.description), "stage": .string(role.stage),
+                                      "etag": .string(role.etag)]
+        if full { o["includedPermissions"] = .array(role.includedPermissions.map { .string($0.rawValue) }) }
+        return .object(o)
+    }
+}

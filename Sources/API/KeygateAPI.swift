@@ -35,6 +35,7 @@ public enum KeygateAPI {
         OAuthTokenRoutes(iam: iam).register(on: router)
         IAMRoutes(iam: iam).register(on: router)
         ResourceManagerRoutes(iam: iam).register(on: router)
+        RoleRoutes().register(on: router)
         return router
     }
 }

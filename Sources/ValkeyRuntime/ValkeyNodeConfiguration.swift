@@ -59,6 +59,8 @@ public struct ValkeyNodeConfiguration: Sendable {
             "user \(NodeCredentials.replicationUser) on >\(credentials.replicationPassword) +psync +replconf +ping",
             "masteruser \(NodeCredentials.replicationUser)",
             "masterauth \(credentials.replicationPassword)",
+            // Start a replica's full sync at once instead of waiting 5 s for more replicas to join it.
+            "repl-diskless-sync-delay 0",
         ]
         for key in ["maxmemory-clients", "notify-keyspace-events", "slowlog-log-slower-than"] {
             if let value = spec.redisConfigs[key] { lines.append("\(key) \(quote(value))") }
