@@ -22,6 +22,14 @@ test: deps module    ## the whole test suite on real processes
 down:
 	$(BIN)/keygate down
 
+# `make bench` builds release binaries and prints the benchmark table (Benchmarks/run.py, also
+# Benchmarks/results.json). `make bench BIN=.build/debug` uses binaries already built there instead.
+bench: BIN := .build/release
+bench: deps module   ## benchmark table: data path, logins, CPU/login, token endpoint, control plane, memory
+	@if [ "$(BIN)" = ".build/release" ]; then \
+	  $(SWIFT) build -c release --product keygated && $(SWIFT) build -c release --product keygate; fi
+	BIN=$(BIN) python3 Benchmarks/run.py $(BENCH_ARGS)
+
 clean:
 	$(MAKE) -C Module clean
 	rm -rf .build

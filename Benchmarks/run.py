@@ -245,21 +245,48 @@ def b64url(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
 
-def sign_assertions(keyfile, n):
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
+# Signs N RS256 assertions for a service-account key file (Google's JWT-bearer grant); one per line.
+SIGN_SCRIPT = r"""
+import base64, json, sys, time
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+key = json.load(open(sys.argv[1]))
+pk = serialization.load_pem_private_key(key["private_key"].encode(), password=None)
+header = b64(json.dumps({"alg": "RS256", "typ": "JWT", "kid": key["private_key_id"]}).encode())
+now = int(time.time())
+for i in range(int(sys.argv[2])):
+    iat = now - (i % 30)  # distinct assertions
+    claims = {"iss": key["client_email"], "aud": key["token_uri"],
+              "scope": "https://www.googleapis.com/auth/cloud-platform", "iat": iat, "exp": iat + 3600}
+    si = header + "." + b64(json.dumps(claims, separators=(",", ":")).encode())
+    print(si + "." + b64(pk.sign(si.encode(), padding.PKCS1v15(), hashes.SHA256())))
+"""
+
+
+def sign_assertions(keyfile, n, tmp):
+    """RS256 assertions with python `cryptography` (system or .deps/venv), else the openssl CLI."""
+    for py in (sys.executable, os.path.join(ROOT, ".deps", "venv", "bin", "python")):
+        if os.access(py, os.X_OK) and subprocess.run([py, "-c", "import cryptography"],
+                                                     capture_output=True).returncode == 0:
+            r = subprocess.run([py, "-c", SIGN_SCRIPT, keyfile, str(n)], capture_output=True, text=True, check=True)
+            return r.stdout.split()
+    if not shutil.which("openssl"):
+        raise RuntimeError("cannot sign JWT assertions: neither python cryptography nor openssl")
     with open(keyfile) as f:
         key = json.load(f)
-    pk = serialization.load_pem_private_key(key["private_key"].encode(), password=None)
+    pem = os.path.join(tmp, "sa-key.pem")
+    with open(os.open(pem, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write(key["private_key"])
     header = b64url(json.dumps({"alg": "RS256", "typ": "JWT", "kid": key["private_key_id"]}).encode())
-    out = []
-    now = int(time.time())
+    out, now = [], int(time.time())
     for i in range(n):
+        iat = now - (i % 30)
         claims = {"iss": key["client_email"], "aud": key["token_uri"],
-                  "scope": "https://www.googleapis.com/auth/cloud-platform",
-                  "iat": now - (i % 30), "exp": now - (i % 30) + 3600}
+                  "scope": "https://www.googleapis.com/auth/cloud-platform", "iat": iat, "exp": iat + 3600}
         si = header + "." + b64url(json.dumps(claims, separators=(",", ":")).encode())
-        sig = pk.sign(si.encode(), padding.PKCS1v15(), hashes.SHA256())
+        sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", pem], input=si.encode(),
+                             capture_output=True, check=True).stdout
         out.append(si + "." + b64url(sig))
     return out
 
@@ -510,7 +537,7 @@ class Bench:
         n = self.args.jwt_requests
         log(f"signing {n} RS256 assertions")
         bodies = [urllib.parse.urlencode({"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                                          "assertion": a}) for a in sign_assertions(keyfile, n)]
+                                          "assertion": a}) for a in sign_assertions(keyfile, n, self.tmp)]
         rates, cpu = [], []
         for r in range(self.args.rounds):
             c0 = proc_cpu_ticks(self.keygated_pid)
@@ -750,17 +777,15 @@ class Bench:
             "iam_check_rate": a.iam_check_rate, "login_clients": a.threads, "login_seconds": a.seconds,
             "cold_tokens_per_round": a.cold_tokens,
         }
-        self.build_loginbench()
-        self.start_keygate()
-        self.start_bare()
-        self.measure_node_rss()
-        self.bench_data_path()
-        self.mint_tokens()
-        self.bench_logins()
-        self.bench_jwt_bearer()
-        self.bench_agent()
-        self.bench_control_plane()
-        self.bench_memory()
+        phases = self.meta["phases"] = []
+        for step in (self.build_loginbench, self.start_keygate, self.start_bare, self.measure_node_rss,
+                     self.bench_data_path, self.mint_tokens, self.bench_logins, self.bench_jwt_bearer,
+                     self.bench_agent, self.bench_control_plane, self.bench_memory):
+            t0 = time.monotonic()
+            step()
+            # Other load on the machine shows here (the 1-minute load average after each phase).
+            phases.append({"phase": step.__name__, "seconds": round(time.monotonic() - t0, 2),
+                           "loadavg_1m": os.getloadavg()[0]})
         self.meta["loadavg_after"] = os.getloadavg()
         self.meta["duration_s"] = round(time.monotonic() - t_start, 1)
         # The memory rows belong together in the table.
