@@ -5,7 +5,8 @@ import NIOPosix
 import ServiceLifecycle
 
 /// The Unix-socket server the Valkey module asks on every uncached login (Module/PROTOCOL.md):
-/// one `AUTH <cluster> <token>` line in, one verdict line out, then close.
+/// `AUTH <cluster> <token>` lines in, one verdict line out per request, in order. A connection may
+/// carry many requests (the module keeps its connections); the agent never closes it first.
 public final class AuthAgentServer: Service {
     public let socketPath: String
     private let decider: any LoginDecider
@@ -18,53 +19,54 @@ public final class AuthAgentServer: Service {
     }
 
     public func run() async throws {
-        try? FileManager.default.removeItem(atPath: socketPath)
         let decider = self.decider
-        let logger = self.logger
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 1024)
-            .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true) { channel in
+            .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLength: AuthRequest.maxLineLength)))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try channel.pipeline.syncOperations.addHandler(AuthRequestHandler(decider: decider))
                 }
             }
+            .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true)
+            .get()
         // Only the owner (keygated and the nodes it starts) may ask.
         chmod(socketPath, 0o600)
         logger.info("auth agent listening", metadata: ["agent.socket": "\(socketPath)"])
         try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask {
-                            await Self.serve(connection, decider: decider, logger: logger)
-                        }
-                    }
-                }
-            }
+            try await server.closeFuture.get()
         } onGracefulShutdown: {
-            server.channel.close(promise: nil)
+            server.close(promise: nil)
         }
         try? FileManager.default.removeItem(atPath: socketPath)
     }
+}
 
-    private static func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, decider: any LoginDecider, logger: Logger) async {
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                var verdict = AuthVerdict.wrong
-                for try await var line in inbound {
-                    let text = line.readString(length: line.readableBytes) ?? ""
-                    if let request = AuthRequest(line: Substring(text)) {
-                        verdict = await decider.decide(cluster: request.cluster, token: request.token)
-                    }
-                    break
-                }
-                try await outbound.write(ByteBuffer(string: verdict.line))
-            }
-        } catch {
-            // A line over the limit or a client gone early: nothing to answer.
-            logger.debug("auth agent connection ended early", metadata: ["error": "\(error)"])
-        }
+/// Answers each request line on the event loop; replies are flushed once per read burst.
+final class AuthRequestHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let decider: any LoginDecider
+
+    init(decider: any LoginDecider) {
+        self.decider = decider
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var line = unwrapInboundIn(data)
+        let text = line.readString(length: line.readableBytes) ?? ""
+        let verdict = AuthRequest(line: Substring(text)).map { decider.decide(cluster: $0.cluster, token: $0.token) } ?? .wrong
+        context.write(wrapOutboundOut(context.channel.allocator.buffer(string: verdict.line)), promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A line over the limit or a peer gone: nothing sensible to answer.
+        context.close(promise: nil)
     }
 }
 

@@ -19,9 +19,10 @@ public enum AuthVerdict: Sendable, Equatable {
     }
 }
 
-/// Who decides logins: token verification plus the permission check.
+/// Who decides logins: token verification plus the permission check. Synchronous and CPU-only,
+/// so the agent answers on the connection's event loop without a task hop.
 public protocol LoginDecider: Sendable {
-    func decide(cluster: String, token: String) async -> AuthVerdict
+    func decide(cluster: String, token: String) -> AuthVerdict
 }
 
 /// One parsed request line: `AUTH <cluster> <token>`.

@@ -29,7 +29,7 @@ public final class ClusterLoginDecider: LoginDecider {
         self.logger = logger
     }
 
-    public func decide(cluster: String, token: String) async -> AuthVerdict {
+    public func decide(cluster: String, token: String) -> AuthVerdict {
         decide(cluster: cluster, token: token, now: Date())
     }
 
