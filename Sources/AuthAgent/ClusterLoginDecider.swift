@@ -19,6 +19,10 @@ public final class ClusterLoginDecider: LoginDecider {
     private let configuration: AuthAgentConfiguration
     private let limiter: CheckRateLimiter
     private let snapshot = Mutex<Snapshot?>(nil)
+    /// Tokens already verified since the last snapshot: a cluster client logs in to every node with
+    /// the same token, and only the first node's login pays for the signature check.
+    private let verified = Mutex<[String: AccessTokenClaims]>([:])
+    static let verifiedCapacity = 50_000
     private let evaluator = PolicyEvaluator()
     private let logger: Logger
 
@@ -42,11 +46,19 @@ public final class ClusterLoginDecider: LoginDecider {
         guard let current = currentSnapshot() else { return .other }
         guard let name = ClusterName(cluster) else { return .wrong }
         let claims: AccessTokenClaims
-        do {
-            claims = try current.verifier.verify(token, now: now)
-        } catch {
-            logger.info("login refused", metadata: ["auth.verdict": "wrong", "auth.reason": "\(error)", "cluster.name": "\(cluster)"])
-            return .wrong
+        if let known = verified.withLock({ $0[token] }), known.expiresAt > now {
+            claims = known
+        } else {
+            do {
+                claims = try current.verifier.verify(token, now: now)
+            } catch {
+                logger.info("login refused", metadata: ["auth.verdict": "wrong", "auth.reason": "\(error)", "cluster.name": "\(cluster)"])
+                return .wrong
+            }
+            verified.withLock { cache in
+                if cache.count >= Self.verifiedCapacity { cache.removeAll(keepingCapacity: true) }
+                cache[token] = claims
+            }
         }
         let resource = ResourceAttributes.cluster(project: name.project, location: name.location, cluster: name.cluster)
         guard let policy = current.policies[name.project],
@@ -69,6 +81,8 @@ public final class ClusterLoginDecider: LoginDecider {
         do {
             let fresh = Snapshot(policies: try iam.compiledPolicies(), verifier: iam.verifier(), taken: now)
             snapshot.withLock { $0 = fresh }
+            // Key rotation and revocations apply to cached verifications from the next snapshot on.
+            verified.withLock { $0.removeAll(keepingCapacity: true) }
             return fresh
         } catch {
             logger.error("IAM snapshot failed", metadata: ["error": "\(error)"])
