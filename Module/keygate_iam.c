@@ -10,20 +10,20 @@
  *
  * Threads: the verdict cache and the age table are touched only on the main
  * thread (auth callback, auth reply callback, timer, user-changed callback).
- * A worker thread per uncached login only talks to the agent and then calls
- * UnblockClient exactly once.
+ * A fixed pool of worker threads (module argument workers=N) only talks to the
+ * agent over connections it keeps open, and calls UnblockClient exactly once
+ * per uncached login.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -78,7 +78,8 @@ static struct {
     long long timeout_ms;
     long long max_age_ms;
     long long cache_size;
-} cfg = {"", "", 2000, 43200000LL, 10000};
+    long long workers;
+} cfg = {"", "", 2000, 43200000LL, 10000, 2};
 
 static long long now_ms(void) {
     struct timespec ts;
@@ -86,20 +87,21 @@ static long long now_ms(void) {
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-__attribute__((format(printf, 3, 4))) static void kg_log(ValkeyModuleCtx *ctx, const char *level,
-                                                          const char *fmt, ...) {
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    VM_Log(ctx, level, "%s", buf);
-}
+/* Only lets the compiler check kg_log's format against its arguments. */
+__attribute__((format(printf, 1, 2))) static inline void kg_log_format_check(const char *fmt, ...) { (void)fmt; }
+
+/* The server drops lines below its log level before formatting them, so a
+ * verbose line costs nothing on a server that does not log it. */
+#define kg_log(ctx, level, ...)                                                 \
+    do {                                                                        \
+        if (0) kg_log_format_check(__VA_ARGS__);                                \
+        VM_Log(ctx, level, __VA_ARGS__);                                        \
+    } while (0)
 
 /* Overwrites secrets before their memory is reused. */
 static void wipe(void *p, size_t n) {
-    volatile unsigned char *v = p;
-    while (n--) *v++ = 0;
+    memset(p, 0, n);
+    __asm__ __volatile__("" : : "r"(p) : "memory"); /* the stores may not be elided */
 }
 
 /* Printable ASCII without spaces: the only shape a token or principal has. */
@@ -332,49 +334,44 @@ static void age_tick(ValkeyModuleCtx *ctx, void *data) {
     age_timer = VM_CreateTimer(ctx, tick_period(), age_tick, NULL);
 }
 
-/* Valkey 9 tries to unload modules at shutdown and refuses (with a warning)
- * while a timer is pending, so stop ours first. Never runs inside age_tick. */
-static void on_shutdown(ValkeyModuleCtx *ctx, ValkeyModuleEvent eid, uint64_t sub, void *data) {
-    (void)eid;
-    (void)sub;
-    (void)data;
-    if (age_timer) VM_StopTimer(ctx, age_timer, NULL);
-    age_timer = 0;
-}
-
 /* ------------------------------------------------------- agent calls --- */
+/*
+ * A fixed pool of `workers` threads, started at load and joined at unload or
+ * shutdown, asks the agent. Each worker keeps its own agent connections open
+ * from one login to the next and multiplexes them with epoll: exactly one
+ * request is in flight on a connection at a time (so the agent's in-order
+ * answers never need matching), a worker opens another connection when all of
+ * its open ones are busy (up to MAX_INFLIGHT), and keeps up to KEEP_IDLE idle
+ * ones for later logins. A slow answer therefore holds only its own
+ * connection, never the logins behind it. Idle connections stay watched: any
+ * byte or hang-up on one closes it, so an answer can never be taken for the
+ * next request's.
+ *
+ * The main thread appends requests to one queue under pool.mu and writes to a
+ * sleeping worker's eventfd only when no worker is awake to see the queue.
+ */
 
 enum { V_ALLOW, V_WRONG, V_EXHAUSTED, V_OTHER };
 
-/* One login in flight. Owned by the worker until UnblockClient, then by the
- * server, which hands it to auth_reply and finally to request_free. */
-typedef struct {
+/* One login in flight. Owned by the queue, then by one worker until
+ * UnblockClient, then by the server, which hands it to auth_reply and finally
+ * to request_free. */
+typedef struct Request {
+    struct Request *next;   /* pool queue, then the worker's wait list */
     ValkeyModuleBlockedClient *bc;
-    long long deadline; /* now_ms() */
+    long long deadline;     /* now_ms() */
+    long long retry_at;     /* agent backlog was full: connect again at this time */
     int verdict;
+    int resent;             /* already sent again on a fresh connection */
     long long cache_ms;
     char principal[MAX_PRINCIPAL_LEN + 1];
-    char why[160]; /* failure detail for the log; never contains the token */
-    size_t len;
-    char token[];
+    char why[160];          /* failure detail for the log; never contains the token */
+    size_t len;             /* token length */
+    size_t line_len;        /* request line length, '\n' included */
+    char line[];            /* "AUTH <cluster> <token>\n": the token is its tail */
 } Request;
 
-static int remaining_ms(const Request *r) {
-    long long left = r->deadline - now_ms();
-    return left <= 0 ? 0 : (int)left;
-}
-
-/* Waits until fd is ready for `events` or the deadline passes. */
-static int wait_fd(int fd, short events, const Request *r) {
-    for (;;) {
-        int left = remaining_ms(r);
-        if (left == 0) return 0;
-        struct pollfd p = {.fd = fd, .events = events};
-        int n = poll(&p, 1, left);
-        if (n > 0) return 1;
-        if (n < 0 && errno != EINTR) return 0;
-    }
-}
+#define REQ_TOKEN(r) ((r)->line + (r)->line_len - 1 - (r)->len)
 
 static int fail(Request *r, const char *what, int err) {
     char buf[64];
@@ -384,39 +381,12 @@ static int fail(Request *r, const char *what, int err) {
     return -1;
 }
 
-static int agent_connect(Request *r) {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return fail(r, "socket", errno);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    memcpy(sa.sun_path, cfg.socket_path, strlen(cfg.socket_path));
-    for (;;) {
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) return fd;
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN && remaining_ms(r) > 0) { /* agent backlog full: retry */
-            struct timespec ts = {0, 5 * 1000000L};
-            nanosleep(&ts, NULL);
-            continue;
-        }
-        if (errno == EINPROGRESS) {
-            int soerr = 0;
-            socklen_t sl = sizeof(soerr);
-            if (!wait_fd(fd, POLLOUT, r)) break;
-            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0) return fd;
-            errno = soerr;
-        }
-        int e = errno == EAGAIN ? ETIMEDOUT : errno;
-        close(fd);
-        return fail(r, "connect to agent", e);
-    }
-    close(fd);
-    return fail(r, "connect to agent", ETIMEDOUT);
-}
-
-/* Parses the agent's one-line answer (without the newline). */
-static void parse_answer(Request *r, char *line) {
-    if (!strcmp(line, "WRONG")) { r->verdict = V_WRONG; return; }
-    if (!strcmp(line, "EXHAUSTED")) { r->verdict = V_EXHAUSTED; return; }
-    if (!strcmp(line, "OTHER")) { fail(r, "agent answered OTHER", 0); return; }
+/* Parses the agent's one-line answer (without the newline); 0 if it is none
+ * of the four answers (r->verdict is then OTHER too). */
+static int parse_answer(Request *r, char *line) {
+    if (!strcmp(line, "WRONG")) { r->verdict = V_WRONG; return 1; }
+    if (!strcmp(line, "EXHAUSTED")) { r->verdict = V_EXHAUSTED; return 1; }
+    if (!strcmp(line, "OTHER")) { fail(r, "agent answered OTHER", 0); return 1; }
     if (!strncmp(line, "ALLOW ", 6)) {
         char *ms = line + 6, *sp = strchr(ms, ' ');
         size_t digits = sp ? (size_t)(sp - ms) : 0;
@@ -426,76 +396,498 @@ static void parse_answer(Request *r, char *line) {
             if (r->cache_ms > MAX_CACHE_MS) r->cache_ms = MAX_CACHE_MS;
             snprintf(r->principal, sizeof(r->principal), "%s", sp + 1);
             r->verdict = V_ALLOW;
-            return;
+            return 1;
         }
     }
     fail(r, "malformed agent answer", 0);
+    return 0;
 }
 
-/* Asks the agent; every outcome ends in r->verdict. */
-static void ask_agent(Request *r) {
-    int fd = agent_connect(r);
-    if (fd < 0) return;
+#define MAX_WORKERS 16
+#define MAX_INFLIGHT 256           /* agent calls in flight per worker, one connection each */
+#define KEEP_IDLE 16               /* idle agent connections a worker keeps open */
+#define ANSWER_MAX (MAX_PRINCIPAL_LEN + 64) /* answer line + '\n' + NUL; longer is OTHER */
+#define CONNECT_RETRY_MS 5         /* agent listen backlog full: connect again after this */
 
-    size_t clen = strlen(cfg.cluster), n = 5 + clen + 1 + r->len + 1;
-    char *req = malloc(n);
-    if (!req) {
+typedef struct {
+    int fd;             /* -1: free slot */
+    int reused;         /* has carried an answer: a hang-up may just mean it went stale */
+    int connecting;     /* non-blocking connect not finished yet */
+    Request *r;         /* in flight; NULL while idle */
+    size_t sent, got;   /* bytes of r->line written, bytes of the answer read */
+    char in[ANSWER_MAX];
+} AgentConn;
+
+typedef struct {
+    pthread_t tid;
+    int efd;                 /* eventfd: wakes the worker out of epoll_wait() */
+    int epfd;                /* the eventfd (data 0) and every connection (data slot + 1) */
+    int sleeping, notified;  /* under pool.mu */
+    int load;                /* requests held when it went to sleep; under pool.mu */
+    /* Only the worker thread touches the rest. */
+    int held;                /* requests taken from the queue and not unblocked yet */
+    Request *wait, *wait_tail; /* taken, not sent yet (FIFO) */
+    AgentConn *conns;
+    int nconns, capconns, nidle;
+    struct epoll_event ev[64];
+} Worker;
+
+static struct {
+    pthread_mutex_t mu;
+    Request *head, *tail; /* submitted, not taken by a worker yet */
+    int stopping;
+    int nworkers;         /* running; set and cleared on the main thread only */
+    Worker w[MAX_WORKERS];
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static struct sockaddr_un agent_addr;
+
+static void notify(Worker *w) {
+    uint64_t one = 1;
+    if (write(w->efd, &one, sizeof(one)) < 0) { /* counter full: already readable */ }
+}
+
+/* Under pool.mu: the first worker with room that sleeps and has not been
+ * woken yet (marked woken now), or NULL. Filling workers in order keeps the
+ * traffic on as few threads as possible: fewer wake-ups per login. */
+static Worker *pick_sleeper(const Worker *except) {
+    for (int i = 0; i < pool.nworkers; i++) {
+        Worker *w = &pool.w[i];
+        if (w == except || !w->sleeping || w->notified || w->load >= MAX_INFLIGHT) continue;
+        w->notified = 1;
+        return w;
+    }
+    return NULL;
+}
+
+/* Main thread: hands a request to the pool; 0 if the pool is stopped. */
+static int pool_submit(Request *r) {
+    Worker *wake = NULL;
+    pthread_mutex_lock(&pool.mu);
+    if (pool.stopping || !pool.nworkers) {
+        pthread_mutex_unlock(&pool.mu);
+        return 0;
+    }
+    r->next = NULL;
+    if (pool.tail) pool.tail->next = r; else pool.head = r;
+    pool.tail = r;
+    int awake = 0; /* an awake or woken worker looks at the queue before it sleeps */
+    for (int i = 0; i < pool.nworkers && !awake; i++) awake = !pool.w[i].sleeping || pool.w[i].notified;
+    if (!awake) wake = pick_sleeper(NULL);
+    pthread_mutex_unlock(&pool.mu);
+    if (wake) notify(wake);
+    return 1;
+}
+
+/* The worker's verdict is final: the request now belongs to the server. */
+static void finish(Worker *w, Request *r) {
+    w->held--;
+    VM_UnblockClient(r->bc, r); /* exactly once per request */
+}
+
+static void wait_push_front(Worker *w, Request *r) {
+    r->next = w->wait;
+    w->wait = r;
+    if (!w->wait_tail) w->wait_tail = r;
+}
+
+static Request *wait_pop(Worker *w) {
+    Request *r = w->wait;
+    w->wait = r->next;
+    if (!w->wait) w->wait_tail = NULL;
+    r->next = NULL;
+    return r;
+}
+
+static void conn_close(Worker *w, AgentConn *c) {
+    if (!c->r) w->nidle--;
+    /* Explicitly: a forked child's copy of the fd would keep it registered. */
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->fd = -1;
+    c->r = NULL;
+}
+
+/* Closes every idle connection (after one turned out stale, the rest
+ * probably are too: the agent restarted or closes after each answer). */
+static void close_idle(Worker *w) {
+    for (int i = 0; i < w->nconns && w->nidle; i++)
+        if (w->conns[i].fd >= 0 && !w->conns[i].r) conn_close(w, &w->conns[i]);
+}
+
+static AgentConn *idle_conn(Worker *w) {
+    if (!w->nidle) return NULL;
+    for (int i = 0; i < w->nconns; i++)
+        if (w->conns[i].fd >= 0 && !w->conns[i].r) return &w->conns[i];
+    return NULL;
+}
+
+/* Watches c for input, and for output while connecting or sending. */
+static int conn_watch(Worker *w, AgentConn *c, int op) {
+    struct epoll_event e = {.events = EPOLLIN | (c->connecting || (c->r && c->sent < c->r->line_len) ? EPOLLOUT : 0),
+                            .data.u32 = (uint32_t)(c - w->conns) + 1};
+    return epoll_ctl(w->epfd, op, c->fd, &e);
+}
+
+/* Opens a new connection in a free slot; NULL with *err set on failure
+ * (EAGAIN: the agent's listen backlog is full, try again shortly). */
+static AgentConn *conn_open(Worker *w, int *err) {
+    AgentConn *c = NULL;
+    for (int i = 0; i < w->nconns && !c; i++)
+        if (w->conns[i].fd < 0) c = &w->conns[i];
+    if (!c && w->nconns == w->capconns) {
+        int cap = w->capconns ? w->capconns * 2 : 8;
+        if (cap > MAX_INFLIGHT + KEEP_IDLE) cap = MAX_INFLIGHT + KEEP_IDLE;
+        AgentConn *grown = cap > w->capconns ? realloc(w->conns, (size_t)cap * sizeof(*grown)) : NULL;
+        if (!grown) {
+            *err = ENOMEM;
+            return NULL;
+        }
+        w->conns = grown;
+        w->capconns = cap;
+    }
+    if (!c) c = &w->conns[w->nconns++];
+    c->fd = -1;
+    c->r = NULL;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *err = errno;
+        return NULL;
+    }
+    int rc;
+    do rc = connect(fd, (struct sockaddr *)&agent_addr, sizeof(agent_addr));
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0 && errno != EINPROGRESS) {
+        *err = errno;
         close(fd);
-        fail(r, "out of memory", 0);
+        return NULL;
+    }
+    c->fd = fd;
+    c->reused = 0;
+    c->connecting = rc < 0;
+    if (conn_watch(w, c, EPOLL_CTL_ADD) < 0) {
+        *err = errno;
+        close(fd);
+        c->fd = -1;
+        return NULL;
+    }
+    w->nidle++; /* idle until a request is put on it */
+    return c;
+}
+
+/* The connection broke while carrying c->r. If it had answered before and
+ * broke before any byte of this answer, the agent most likely closed it in
+ * between (restart, or an agent that closes after each answer): send the
+ * request once more on a fresh connection if the deadline allows. */
+static void conn_failed(Worker *w, AgentConn *c, const char *what, int err) {
+    Request *r = c->r;
+    int stale = c->reused && c->got == 0 && (err == 0 || err == EPIPE || err == ECONNRESET);
+    conn_close(w, c);
+    if (stale) {
+        close_idle(w);
+        if (!r->resent && r->deadline > now_ms()) {
+            r->resent = 1;
+            wait_push_front(w, r);
+            return;
+        }
+    }
+    fail(r, what, err);
+    finish(w, r);
+}
+
+/* Writes (the rest of) the request line; `watching_out`: EPOLLOUT is on. */
+static void send_some(Worker *w, AgentConn *c, int watching_out) {
+    Request *r = c->r;
+    while (c->sent < r->line_len) {
+        ssize_t n = send(c->fd, r->line + c->sent, r->line_len - c->sent, MSG_NOSIGNAL);
+        if (n > 0) { c->sent += (size_t)n; continue; }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) { /* socket buffer full: wait for EPOLLOUT */
+            if (watching_out || conn_watch(w, c, EPOLL_CTL_MOD) == 0) return;
+        }
+        conn_failed(w, c, "write to agent", n < 0 ? errno : EIO);
         return;
     }
-    memcpy(req, "AUTH ", 5);
-    memcpy(req + 5, cfg.cluster, clen);
-    req[5 + clen] = ' ';
-    memcpy(req + 6 + clen, r->token, r->len);
-    req[n - 1] = '\n';
+    if (watching_out && conn_watch(w, c, EPOLL_CTL_MOD) < 0) conn_failed(w, c, "write to agent", errno);
+}
 
-    size_t off = 0;
-    while (off < n) {
-        ssize_t w = send(fd, req + off, n - off, MSG_NOSIGNAL);
-        if (w > 0) { off += (size_t)w; continue; }
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0 && errno == EAGAIN && wait_fd(fd, POLLOUT, r)) continue;
-        fail(r, "write to agent", w < 0 && errno != EAGAIN ? errno : ETIMEDOUT);
-        break;
+static void conn_writable(Worker *w, AgentConn *c) {
+    if (c->connecting) {
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0) soerr = errno;
+        if (soerr) {
+            conn_failed(w, c, "connect to agent", soerr);
+            return;
+        }
+        c->connecting = 0;
     }
-    wipe(req, n);
-    free(req);
-    if (off < n) {
-        close(fd);
+    send_some(w, c, 1);
+}
+
+static void conn_readable(Worker *w, AgentConn *c) {
+    Request *r = c->r;
+    ssize_t n;
+    do n = read(c->fd, c->in + c->got, sizeof(c->in) - 1 - c->got);
+    while (n < 0 && errno == EINTR);
+    if (n == 0) {
+        conn_failed(w, c, "agent closed without answering", 0);
         return;
     }
+    if (n < 0) {
+        if (errno != EAGAIN) conn_failed(w, c, "read from agent", errno);
+        return;
+    }
+    c->got += (size_t)n;
+    char *nl = memchr(c->in, '\n', c->got);
+    if (!nl) {
+        if (c->got == sizeof(c->in) - 1) {
+            fail(r, "agent answer too long", 0);
+            conn_close(w, c);
+            finish(w, r);
+        }
+        return;
+    }
+    /* More than one line, or not an answer at all: the agent is out of step
+     * or confused, so this connection is not used again. */
+    int suspect = (size_t)(nl + 1 - c->in) < c->got;
+    *nl = '\0';
+    if (memchr(c->in, '\0', (size_t)(nl - c->in))) {
+        fail(r, "malformed agent answer", 0);
+        suspect = 1;
+    } else if (!parse_answer(r, c->in)) {
+        suspect = 1;
+    }
+    c->r = NULL; /* idle again */
+    c->reused = 1;
+    w->nidle++;
+    if (suspect || w->nidle > KEEP_IDLE) conn_close(w, c);
+    finish(w, r);
+}
 
-    char line[MAX_PRINCIPAL_LEN + 64];
-    size_t got = 0;
-    for (;;) {
-        ssize_t rd = read(fd, line + got, sizeof(line) - 1 - got);
-        if (rd > 0) {
-            got += (size_t)rd;
-            char *nl = memchr(line, '\n', got);
-            if (nl) {
-                *nl = '\0';
-                if (memchr(line, '\0', (size_t)(nl - line))) fail(r, "malformed agent answer", 0);
-                else parse_answer(r, line);
-                break;
-            }
-            if (got == sizeof(line) - 1) { fail(r, "agent answer too long", 0); break; }
+/* Fails what waits or is in flight past its deadline; a connection whose
+ * request timed out is closed, since its late answer would come next. */
+static void expire(Worker *w, long long now) {
+    for (int i = 0; i < w->nconns; i++) {
+        AgentConn *c = &w->conns[i];
+        if (c->fd < 0 || !c->r || c->r->deadline > now) continue;
+        Request *r = c->r;
+        fail(r, c->connecting ? "connect to agent" : c->sent < r->line_len ? "write to agent" : "read from agent",
+             ETIMEDOUT);
+        conn_close(w, c);
+        finish(w, r);
+    }
+    for (Request **p = &w->wait; *p;) {
+        Request *r = *p;
+        if (r->deadline > now) {
+            p = &r->next;
             continue;
         }
-        if (rd == 0) { fail(r, "agent closed without answering", 0); break; }
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN && wait_fd(fd, POLLIN, r)) continue;
-        fail(r, "read from agent", errno == EAGAIN ? ETIMEDOUT : errno);
-        break;
+        *p = r->next;
+        if (w->wait_tail == r) w->wait_tail = NULL;
+        r->next = NULL;
+        fail(r, "connect to agent", ETIMEDOUT);
+        finish(w, r);
     }
-    close(fd);
+    if (!w->wait_tail) /* re-find the tail after removals */
+        for (Request *r = w->wait; r; r = r->next) w->wait_tail = r;
+}
+
+/* Puts waiting requests on idle or new connections, oldest first. */
+static void dispatch(Worker *w, long long now) {
+    while (w->wait) {
+        Request *r = w->wait;
+        AgentConn *c = r->resent ? NULL : idle_conn(w);
+        if (!c) {
+            if (r->retry_at > now) break;
+            int err = 0;
+            c = conn_open(w, &err);
+            if (!c) {
+                if (err == EAGAIN) { /* backlog full: retry until the deadline */
+                    r->retry_at = now + CONNECT_RETRY_MS;
+                    break;
+                }
+                wait_pop(w);
+                fail(r, "connect to agent", err);
+                finish(w, r);
+                continue;
+            }
+        }
+        wait_pop(w);
+        w->nidle--;
+        c->r = r;
+        c->sent = c->got = 0;
+        if (!c->connecting) send_some(w, c, 0);
+    }
+}
+
+/* Fails everything the worker holds and closes its connections. */
+static void worker_stop(Worker *w) {
+    for (int i = 0; i < w->nconns; i++) {
+        AgentConn *c = &w->conns[i];
+        if (c->fd < 0) continue;
+        Request *r = c->r;
+        conn_close(w, c);
+        if (r) {
+            fail(r, "module stopping", 0);
+            finish(w, r);
+        }
+    }
+    while (w->wait) {
+        Request *r = wait_pop(w);
+        fail(r, "module stopping", 0);
+        finish(w, r);
+    }
+    free(w->conns);
+    w->conns = NULL;
+    w->nconns = w->capconns = 0;
 }
 
 static void *worker_main(void *arg) {
-    Request *r = arg;
-    ask_agent(r);
-    VM_UnblockClient(r->bc, r); /* exactly once; r now belongs to the server */
+    Worker *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&pool.mu);
+        w->sleeping = w->notified = 0;
+        if (pool.stopping) {
+            pthread_mutex_unlock(&pool.mu);
+            break;
+        }
+        while (pool.head && w->held < MAX_INFLIGHT) { /* take what fits */
+            Request *r = pool.head;
+            pool.head = r->next;
+            if (!pool.head) pool.tail = NULL;
+            r->next = NULL;
+            if (w->wait_tail) w->wait_tail->next = r; else w->wait = r;
+            w->wait_tail = r;
+            w->held++;
+        }
+        pthread_mutex_unlock(&pool.mu);
+
+        long long now = now_ms();
+        expire(w, now);
+        dispatch(w, now);
+
+        /* Sleep until an answer, a hang-up, new work or the next deadline. */
+        long long next = LLONG_MAX;
+        for (int i = 0; i < w->nconns; i++)
+            if (w->conns[i].fd >= 0 && w->conns[i].r && w->conns[i].r->deadline < next) next = w->conns[i].r->deadline;
+        for (Request *r = w->wait; r; r = r->next) {
+            if (r->deadline < next) next = r->deadline;
+            if (r == w->wait && r->retry_at > now && r->retry_at < next) next = r->retry_at;
+        }
+        long long left = next == LLONG_MAX ? -1 : next > now ? next - now : 0;
+        if (left > INT_MAX) left = INT_MAX;
+
+        Worker *other = NULL;
+        pthread_mutex_lock(&pool.mu);
+        if (!pool.stopping && pool.head && w->held < MAX_INFLIGHT) {
+            pthread_mutex_unlock(&pool.mu); /* more work arrived */
+            continue;
+        }
+        if (pool.head) other = pick_sleeper(w); /* this worker is full: pass it on */
+        w->sleeping = !pool.stopping;
+        w->load = w->held;
+        pthread_mutex_unlock(&pool.mu);
+        if (other) notify(other);
+        if (!w->sleeping) continue;
+
+        int n = epoll_wait(w->epfd, w->ev, (int)(sizeof(w->ev) / sizeof(w->ev[0])), (int)left);
+        for (int k = 0; k < n; k++) {
+            uint32_t slot = w->ev[k].data.u32, events = w->ev[k].events;
+            if (slot == 0) {
+                uint64_t v;
+                if (read(w->efd, &v, sizeof(v)) < 0) { /* already drained */ }
+                continue;
+            }
+            AgentConn *c = &w->conns[slot - 1];
+            if (c->fd < 0) continue; /* closed by an earlier event of this batch */
+            if (!c->r) {
+                conn_close(w, c); /* idle: stray bytes or hang-up */
+            } else if (c->connecting || c->sent < c->r->line_len) {
+                if (!c->connecting && !(events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+                    Request *r = c->r; /* input before the request was complete */
+                    fail(r, "agent wrote before reading the request", 0);
+                    conn_close(w, c);
+                    finish(w, r);
+                } else {
+                    conn_writable(w, c);
+                }
+            } else {
+                conn_readable(w, c);
+            }
+        }
+    }
+    worker_stop(w);
     return NULL;
+}
+
+/* Stops and joins every worker; whatever they held is answered ERR_IAM_OTHER.
+ * Main thread only (unload, shutdown, failed load). */
+static void pool_stop(void) {
+    if (!pool.nworkers) return;
+    pthread_mutex_lock(&pool.mu);
+    pool.stopping = 1;
+    pthread_mutex_unlock(&pool.mu);
+    for (int i = 0; i < pool.nworkers; i++) notify(&pool.w[i]);
+    for (int i = 0; i < pool.nworkers; i++) { /* each fails what it holds, then exits */
+        pthread_join(pool.w[i].tid, NULL);
+        close(pool.w[i].efd);
+        close(pool.w[i].epfd);
+    }
+    pool.nworkers = 0;
+    while (pool.head) { /* not taken by any worker */
+        Request *r = pool.head;
+        pool.head = r->next;
+        fail(r, "module stopping", 0);
+        VM_UnblockClient(r->bc, r);
+    }
+    pool.tail = NULL;
+}
+
+/* Starts the workers at load; 0 (with nothing left running) on failure. */
+static int pool_start(ValkeyModuleCtx *ctx) {
+    memset(&agent_addr, 0, sizeof(agent_addr));
+    agent_addr.sun_family = AF_UNIX;
+    memcpy(agent_addr.sun_path, cfg.socket_path, strlen(cfg.socket_path));
+    pool.stopping = 0;
+    pthread_attr_t attr;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, WORKER_STACK);
+    /* Workers block all signals: the server's handlers belong to its own threads. */
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = 0;
+    const char *what = "";
+    for (int i = 0; i < cfg.workers; i++) {
+        Worker *w = &pool.w[i];
+        memset(w, 0, sizeof(*w));
+        struct epoll_event e = {.events = EPOLLIN, .data.u32 = 0};
+        w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        w->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (w->efd < 0 || w->epfd < 0 || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->efd, &e) < 0) {
+            rc = errno;
+            what = "eventfd/epoll";
+        } else if ((rc = pthread_create(&w->tid, &attr, worker_main, w)) != 0) {
+            what = "pthread_create";
+        }
+        if (rc) {
+            if (w->efd >= 0) close(w->efd);
+            if (w->epfd >= 0) close(w->epfd);
+            break;
+        }
+        pthread_mutex_lock(&pool.mu);
+        pool.nworkers = i + 1;
+        pthread_mutex_unlock(&pool.mu);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (pool.nworkers == cfg.workers) return 1;
+    char buf[64];
+    kg_log(ctx, VALKEYMODULE_LOGLEVEL_WARNING, "cannot start worker thread %d (%s: %s); not loading",
+           pool.nworkers + 1, what, strerror_r(rc, buf, sizeof(buf)));
+    pool_stop();
+    return 0;
 }
 
 /* --------------------------------------------------------- logins --- */
@@ -555,7 +947,7 @@ static int auth_reply(ValkeyModuleCtx *ctx, ValkeyModuleString *user, ValkeyModu
     if (!r) return deny_err(ctx, err, ERR_OTHER);
     switch (r->verdict) {
     case V_ALLOW:
-        cache_put(r->token, r->len, r->cache_ms, r->principal);
+        cache_put(REQ_TOKEN(r), r->len, r->cache_ms, r->principal);
         return login(ctx, user, r->principal, "agent");
     case V_WRONG:
         return deny_wrong(ctx, user, "keygate-iam: token rejected");
@@ -570,7 +962,7 @@ static int auth_reply(ValkeyModuleCtx *ctx, ValkeyModuleString *user, ValkeyModu
 static void request_free(ValkeyModuleCtx *ctx, void *privdata) {
     (void)ctx;
     Request *r = privdata;
-    wipe(r, sizeof(*r) + r->len);
+    wipe(r->line, r->line_len); /* the token; the rest is not secret */
     free(r);
 }
 
@@ -593,37 +985,47 @@ static int auth_cb(ValkeyModuleCtx *ctx, ValkeyModuleString *user, ValkeyModuleS
     if (flags & (VALKEYMODULE_CTX_FLAGS_MULTI | VALKEYMODULE_CTX_FLAGS_LUA | VALKEYMODULE_CTX_FLAGS_DENY_BLOCKING))
         return deny_err(ctx, err, ERR_OTHER);
 
-    Request *r = calloc(1, sizeof(*r) + tlen);
+    /* The request line is built here once: the worker only writes it out. */
+    size_t clen = strlen(cfg.cluster), n = 5 + clen + 1 + tlen + 1;
+    Request *r = malloc(sizeof(*r) + n);
     if (!r) return deny_err(ctx, err, ERR_OTHER);
-    r->deadline = now_ms() + cfg.timeout_ms; /* counts from here, thread start-up included */
+    r->next = NULL;
+    r->deadline = now_ms() + cfg.timeout_ms; /* counts from here, time in the queue included */
+    r->retry_at = 0;
     r->verdict = V_OTHER;
+    r->resent = 0;
+    r->cache_ms = 0;
+    r->principal[0] = r->why[0] = '\0';
     r->len = tlen;
-    memcpy(r->token, tok, tlen);
+    r->line_len = n;
+    memcpy(r->line, "AUTH ", 5);
+    memcpy(r->line + 5, cfg.cluster, clen);
+    r->line[5 + clen] = ' ';
+    memcpy(r->line + 6 + clen, tok, tlen);
+    r->line[n - 1] = '\n';
 
     r->bc = VM_BlockClientOnAuth(ctx, auth_reply, request_free);
     if (!r->bc) {
         request_free(ctx, r);
         return deny_err(ctx, err, ERR_OTHER);
     }
-
-    /* Workers block all signals (the server's handlers belong to its own
-     * threads) and are detached: nobody joins them. */
-    pthread_attr_t attr;
-    pthread_t tid;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, WORKER_STACK);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&tid, &attr, worker_main, r);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        fail(r, "cannot start worker thread", rc);
+    if (!pool_submit(r)) { /* only after the shutdown event */
+        fail(r, "module stopping", 0);
         VM_UnblockClient(r->bc, r); /* auth_reply answers ERR_IAM_OTHER */
     }
     return VALKEYMODULE_AUTH_HANDLED;
+}
+
+/* Valkey 9 tries to unload modules at shutdown and refuses (with a warning)
+ * while a timer is pending, so stop ours first; also stop and join the
+ * workers so none runs while the process exits. Never runs inside age_tick. */
+static void on_shutdown(ValkeyModuleCtx *ctx, ValkeyModuleEvent eid, uint64_t sub, void *data) {
+    (void)eid;
+    (void)sub;
+    (void)data;
+    if (age_timer) VM_StopTimer(ctx, age_timer, NULL);
+    age_timer = 0;
+    pool_stop();
 }
 
 /* ---------------------------------------------------------- loading --- */
@@ -638,7 +1040,7 @@ static int parse_num(const char *s, long long min, long long max, long long *out
 }
 
 static int parse_args(ValkeyModuleCtx *ctx, ValkeyModuleString **argv, int argc) {
-    int seen_socket = 0, seen_cluster = 0, seen_timeout = 0, seen_age = 0, seen_cache = 0;
+    int seen_socket = 0, seen_cluster = 0, seen_timeout = 0, seen_age = 0, seen_cache = 0, seen_workers = 0;
     for (int i = 0; i < argc; i++) {
         size_t len;
         const char *arg = VM_StringPtrLen(argv[i], &len);
@@ -653,10 +1055,10 @@ static int parse_args(ValkeyModuleCtx *ctx, ValkeyModuleString **argv, int argc)
 #define KEY_IS(k) (klen == strlen(k) && !memcmp(arg, k, klen))
         int *seen = KEY_IS("socket") ? &seen_socket : KEY_IS("cluster") ? &seen_cluster
                   : KEY_IS("timeout-ms") ? &seen_timeout : KEY_IS("max-age-ms") ? &seen_age
-                  : KEY_IS("cache-size") ? &seen_cache : NULL;
+                  : KEY_IS("cache-size") ? &seen_cache : KEY_IS("workers") ? &seen_workers : NULL;
         if (!seen) {
             kg_log(ctx, VALKEYMODULE_LOGLEVEL_WARNING, "unknown argument '%.*s'; expected socket=, cluster=, "
-                   "timeout-ms=, max-age-ms=, cache-size=; not loading", (int)(klen > 64 ? 64 : klen), arg);
+                   "timeout-ms=, max-age-ms=, cache-size=, workers=; not loading", (int)(klen > 64 ? 64 : klen), arg);
             return 0;
         }
         if ((*seen)++) {
@@ -674,14 +1076,16 @@ static int parse_args(ValkeyModuleCtx *ctx, ValkeyModuleString **argv, int argc)
             ok = parse_num(val, 1, 600000, &cfg.timeout_ms);
         } else if (KEY_IS("max-age-ms")) {
             ok = parse_num(val, 0, 100LL * 365 * 24 * 3600 * 1000, &cfg.max_age_ms);
-        } else {
+        } else if (KEY_IS("cache-size")) {
             ok = parse_num(val, 0, 10000000, &cfg.cache_size);
+        } else {
+            ok = parse_num(val, 1, MAX_WORKERS, &cfg.workers);
         }
         if (!ok) {
             kg_log(ctx, VALKEYMODULE_LOGLEVEL_WARNING, "invalid value for '%.*s' (socket: path shorter than %zu "
                    "bytes; cluster: 1-%d printable chars without spaces; timeout-ms: 1-600000; max-age-ms: >= 0; "
-                   "cache-size: 0-10000000); not loading", (int)klen, arg, sizeof(cfg.socket_path),
-                   MAX_CLUSTER_LEN);
+                   "cache-size: 0-10000000; workers: 1-%d); not loading", (int)klen, arg, sizeof(cfg.socket_path),
+                   MAX_CLUSTER_LEN, MAX_WORKERS);
             return 0;
         }
 #undef KEY_IS
@@ -703,24 +1107,29 @@ int ValkeyModule_OnLoad(ValkeyModuleCtx *ctx, ValkeyModuleString **argv, int arg
         kg_log(ctx, VALKEYMODULE_LOGLEVEL_WARNING, "out of memory for the verdict cache; not loading");
         return VALKEYMODULE_ERR;
     }
+    if (!pool_start(ctx)) { /* last step that can fail: nothing runs if it does */
+        cache_free();
+        return VALKEYMODULE_ERR;
+    }
     VM_RegisterAuthCallback(ctx, auth_cb);
-    if (cfg.max_age_ms) {
-        age_timer = VM_CreateTimer(ctx, tick_period(), age_tick, NULL);
-        if (VM_SubscribeToServerEvent) {
-            ValkeyModuleEvent shutdown = {VALKEYMODULE_EVENT_SHUTDOWN, 1};
-            VM_SubscribeToServerEvent(ctx, shutdown, on_shutdown);
-        }
+    if (cfg.max_age_ms) age_timer = VM_CreateTimer(ctx, tick_period(), age_tick, NULL);
+    if (VM_SubscribeToServerEvent) {
+        ValkeyModuleEvent shutdown = {VALKEYMODULE_EVENT_SHUTDOWN, 1};
+        VM_SubscribeToServerEvent(ctx, shutdown, on_shutdown);
     }
     kg_log(ctx, VALKEYMODULE_LOGLEVEL_NOTICE,
-           "IAM logins for %s via %s (timeout-ms=%lld max-age-ms=%lld cache-size=%lld)", cfg.cluster,
-           cfg.socket_path, cfg.timeout_ms, cfg.max_age_ms, cfg.cache_size);
+           "IAM logins for %s via %s (timeout-ms=%lld max-age-ms=%lld cache-size=%lld workers=%lld)", cfg.cluster,
+           cfg.socket_path, cfg.timeout_ms, cfg.max_age_ms, cfg.cache_size, cfg.workers);
     return VALKEYMODULE_OK;
 }
 
-/* Only reachable with max-age-ms=0 (a pending timer blocks MODULE UNLOAD) and
- * no login in flight (blocked clients block it too). */
+/* Reached by MODULE UNLOAD only with max-age-ms=0 (a pending timer blocks it)
+ * and no login in flight (blocked clients block it too), and by Valkey 9's
+ * unload at exit after on_shutdown. The workers are stopped and joined here
+ * (if still running) before the server unmaps this code. */
 int ValkeyModule_OnUnload(ValkeyModuleCtx *ctx) {
     (void)ctx;
+    pool_stop();
     cache_free();
     free(ages.ids);
     free(ages.deadlines);

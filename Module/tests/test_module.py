@@ -2,15 +2,20 @@
 """End-to-end tests for keygate-iam.so against a real valkey-server.
 
 A stand-in auth agent (scripted by token prefix) listens on a temporary Unix
-socket; a real valkey-server loads the module; the tests talk RESP over raw
-sockets (exact bytes) and through the real redis-cli. Every process started
+socket and answers every request line of a connection in order, as the real
+agent does (one variant closes after each answer, as agents of the previous
+protocol did); a real valkey-server loads the module; the tests talk RESP over
+raw sockets (exact bytes) and through the real redis-cli. Every process started
 here is stopped at the end, also on failure. Stdlib only.
 
 Environment: VALKEY_SERVER (path of valkey-server), REDIS_CLI (path of redis-cli),
 VALKEY_WRAP (optional command prefix for the servers, e.g. "valgrind --log-file=/tmp/vg.%p";
 timing checks may then fail).
 """
+import hashlib
 import os
+import random
+import re
 import shutil
 import signal
 import socket
@@ -58,16 +63,38 @@ def tok(prefix, size=16):
     return t
 
 
+def tokd(prefix, ms):
+    """A token the stand-in agent answers after `ms` milliseconds."""
+    t = tok(prefix) + "-%dms" % ms
+    USED_TOKENS.append(t)
+    return t
+
+
 # ------------------------------------------------------------------ agent --
 
-class Agent:
-    """Stand-in auth agent: answers by token prefix, counts requests."""
+def principal_of(t):
+    """What the agent answers for a `who-` token: derived from it, but not it."""
+    return "user:%s@example.com" % hashlib.sha256(t.encode()).hexdigest()[:16]
 
-    def __init__(self, path):
+
+class Agent:
+    """Stand-in auth agent: answers by token prefix, counts requests and connections.
+
+    By default it answers every line of a connection in order and keeps the
+    connection open. one_shot=True closes after each answer (the previous
+    protocol); `linger` seconds pass between that answer and the close, so a
+    request sent meanwhile is never read."""
+
+    def __init__(self, path, one_shot=False, linger=0.0):
         self.path = path
+        self.one_shot = one_shot
+        self.linger = linger
         self.lock = threading.Lock()
         self.requests = []  # tokens, in arrival order
         self.bad_requests = 0
+        self.connections = 0
+        self.in_flight = self.max_in_flight = 0
+        self.open_socks = set()
         self.srv = None
 
     def answer(self, line):
@@ -82,8 +109,16 @@ class Agent:
         prefix = t.split("-", 1)[0]
         if prefix == "slow":
             time.sleep(2.0)
+        elif prefix == "lateallow":  # answers ALLOW after the module's deadline
+            time.sleep(TIMEOUT_MS / 1000 + 0.15)
+        delay = re.search(r"-(\d+)ms$", t)  # tokd(): answer after that long
+        if delay:
+            time.sleep(int(delay.group(1)) / 1000)
+        if prefix == "who":
+            return ("ALLOW 60000 %s\n" % principal_of(t)).encode()
         return {
             "good": b"ALLOW 60000 user:x@example.com\n",
+            "lateallow": b"ALLOW 60000 user:late@example.com\n",
             "short": b"ALLOW 300 user:short@example.com\n",
             "nocache": b"ALLOW 0 user:n@example.com\n",
             "slow": b"ALLOW 60000 user:slow@example.com\n",
@@ -94,6 +129,7 @@ class Agent:
             "silent": b"",
             "partial": b"ALLOW 60000 user:x",
             "crlf": b"ALLOW 60000 user:x\r\n",
+            "twolines": b"WRONG\nALLOW 60000 user:x@example.com\n",
         }.get(prefix, b"WRONG\n")
 
     def count(self, t=None):
@@ -105,14 +141,36 @@ class Agent:
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self):
-                line = self.rfile.readline(20000)
-                reply = agent.answer(line)
-                if reply:
-                    self.wfile.write(reply)
+                with agent.lock:
+                    agent.connections += 1
+                    agent.open_socks.add(self.request)
+                try:
+                    while True:
+                        line = self.rfile.readline(20000)
+                        if not line:
+                            return  # the module hung up
+                        with agent.lock:
+                            agent.in_flight += 1
+                            agent.max_in_flight = max(agent.max_in_flight, agent.in_flight)
+                        try:
+                            reply = agent.answer(line)
+                        finally:
+                            with agent.lock:
+                                agent.in_flight -= 1
+                        if not reply:
+                            return  # "silent": hang up without answering
+                        self.wfile.write(reply)
+                        if agent.one_shot or not reply.endswith(b"\n"):
+                            time.sleep(agent.linger)
+                            return
+                finally:
+                    with agent.lock:
+                        agent.open_socks.discard(self.request)
 
         class Server(socketserver.ThreadingUnixStreamServer):
             daemon_threads = True
             block_on_close = False
+            request_queue_size = 512
 
             def handle_error(self, request, client_address):
                 pass  # the module hangs up on slow answers; that is expected
@@ -123,10 +181,18 @@ class Agent:
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
 
     def stop(self, unlink=True):
+        """Like the agent process exiting: stops listening and drops every open connection."""
         if self.srv:
             self.srv.shutdown()
             self.srv.server_close()
             self.srv = None
+        with self.lock:
+            socks = list(self.open_socks)
+        for sk in socks:
+            try:
+                sk.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if unlink and os.path.exists(self.path):
             os.unlink(self.path)
 
@@ -674,6 +740,113 @@ def agent_down_is_other_cache_still_works(srv, agent):
 
 
 @test
+def agent_connection_is_reused(srv, agent):
+    before = agent.connections
+    for _ in range(20):
+        c = Conn(srv.port)
+        eq(c.cmd("AUTH", tok("nocache")), b"+OK")
+        c.close()
+    assert agent.connections - before <= 1, "%d agent connections for 20 sequential logins" % (
+        agent.connections - before)
+
+
+@test
+def concurrent_cold_logins_get_their_own_answers(srv, agent):
+    """Waves of concurrent cold logins whose answers finish out of order on
+    pooled, reused agent connections: every client gets the answer to its own
+    token (an ALLOW's principal, derived from the token, shows in the log)."""
+    n, waves = 48, 3
+    want = {"who": b"+OK", "bad": WRONGPASS, "quota": EXHAUSTED, "boom": OTHER}
+    kinds = ["who", "bad", "who", "quota", "who", "boom"]
+    errors, logins = [], []
+    lock = threading.Lock()
+    conns0, reqs0 = agent.connections, agent.count()
+
+    def one(i):
+        kind = kinds[i % len(kinds)]
+        t = tokd(kind, random.randint(0, 40))
+        try:
+            c = Conn(srv.port)
+            r = c.cmd("AUTH", t)
+            cid = c.cmd("CLIENT", "ID") if r == b"+OK" else None
+            c.close()
+            with lock:
+                if r != want[kind]:
+                    errors.append((kind, r))
+                if cid is not None:
+                    logins.append((cid, t))
+        except Exception as e:
+            with lock:
+                errors.append((kind, repr(e)))
+
+    for _ in range(waves):
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(10)
+    eq(errors, [], "wrong answers")
+    eq(agent.count() - reqs0, n * waves, "agent requests")
+    assert agent.connections - conns0 < n * waves, "agent connections were not reused"
+    log = srv.log_text()
+    for cid, t in logins:
+        line = "client %d logged in as %s (agent)" % (cid, principal_of(t))
+        assert line in log, "missing or mixed-up login: %r" % line
+
+
+@test
+def slow_answer_does_not_hold_up_other_logins(srv, agent):
+    slow = [Conn(srv.port) for _ in range(6)]
+    for c in slow:
+        c.send("AUTH", tok("slow"))
+    time.sleep(0.05)
+    t0 = time.time()
+    for prefix, want in (("nocache", b"+OK"), ("bad", WRONGPASS)) * 3:
+        c = Conn(srv.port)
+        eq(c.cmd("AUTH", tok(prefix)), want, prefix + " while slow logins are pending")
+        c.close()
+    assert time.time() - t0 < 0.3, "logins waited behind slow ones: %.2fs" % (time.time() - t0)
+    for c in slow:
+        eq(c.read(), OTHER, "slow login")
+        c.close()
+
+
+@test
+def late_answer_never_reaches_the_next_login(srv, agent):
+    c = Conn(srv.port)
+    eq(c.cmd("AUTH", tok("lateallow")), OTHER, "ALLOW after the deadline")
+    for _ in range(3):  # the late ALLOW arrives meanwhile, on a connection the module has closed
+        eq(c.cmd("AUTH", tok("bad")), WRONGPASS)
+    time.sleep(0.25)
+    eq(c.cmd("AUTH", tok("bad")), WRONGPASS)
+    eq(c.cmd("PING"), NOAUTH)
+    c.close()
+
+
+@test
+def extra_answer_line_is_never_used(srv, agent):
+    c = Conn(srv.port)
+    eq(c.cmd("AUTH", tok("twolines")), WRONGPASS, "first line counts")
+    for _ in range(3):  # the second line (an ALLOW) must not answer these
+        eq(c.cmd("AUTH", tok("bad")), WRONGPASS)
+    eq(c.cmd("PING"), NOAUTH)
+    c.close()
+
+
+@test
+def agent_restart_is_seamless(srv, agent):
+    c = Conn(srv.port)
+    eq(c.cmd("AUTH", tok("nocache")), b"+OK")  # leaves idle pooled connections
+    c.close()
+    agent.stop()
+    agent.start()
+    for _ in range(5):
+        c = Conn(srv.port)
+        eq(c.cmd("AUTH", tok("nocache")), b"+OK", "right after the agent restarted")
+        c.close()
+
+
+@test
 def module_list_has_no_secret(srv, agent):
     a = srv.admin()
     r = a.cmd("MODULE", "LIST")
@@ -718,6 +891,79 @@ def bad_module_args_refuse_to_load(srv, agent):
     expect_refused(TMP, "bad6", base + " max-age-ms=-1", "invalid value for 'max-age-ms'")
     expect_refused(TMP, "bad7", base + " justaword", "not key=value")
     expect_refused(TMP, "bad8", "socket=/%s cluster=%s" % ("x" * 120, CLUSTER), "invalid value for 'socket'")
+    expect_refused(TMP, "bad9", base + " workers=0", "invalid value for 'workers'")
+    expect_refused(TMP, "bad10", base + " workers=17", "invalid value for 'workers'")
+    expect_refused(TMP, "bad11", base + " workers=two", "invalid value for 'workers'")
+
+
+@test
+def agent_closing_after_each_answer(srv, agent):
+    """An agent that closes after each answer (the previous protocol) still
+    works. With linger=0 the module sees the hang-up while the connection is
+    idle and drops it; with linger>0 the next request is already on its way
+    when the agent closes, so the module resends it once on a fresh connection."""
+    for i, linger in enumerate((0.0, 0.15)):
+        a = Agent(os.path.join(TMP, "oneshot%d.sock" % i), one_shot=True, linger=linger)
+        a.start()
+        v = Valkey(TMP, "oneshot%d" % i, "socket=%s cluster=%s timeout-ms=%d max-age-ms=0 workers=1"
+                   % (a.path, CLUSTER, TIMEOUT_MS))
+        try:
+            v.wait_ready()
+            n = 5
+            t0 = time.time()
+            for _ in range(n):
+                c = Conn(v.port)
+                eq(c.cmd("AUTH", tok("bad")), WRONGPASS, "linger %.2f" % linger)
+                eq(c.cmd("AUTH", tok("nocache")), b"+OK", "linger %.2f" % linger)
+                c.close()
+            took = time.time() - t0
+            eq(a.count(), 2 * n, "requests the agent read (linger %.2f)" % linger)
+            eq(a.connections, 2 * n, "agent connections (linger %.2f)" % linger)
+            eq(a.bad_requests, 0, "malformed requests")
+            if linger:  # every request after the first waited for its stale connection to close
+                assert took >= (2 * n - 1) * linger * 0.9, "no resend seen: %.2fs" % took
+            assert "ERR_IAM_OTHER" not in v.log_text(), "a resend failed"
+        finally:
+            v.stop()
+            a.stop()
+
+
+@test
+def logins_beyond_one_worker_spill_to_the_next(srv, agent):
+    """More concurrent logins than one worker carries (256) go to the second."""
+    a = Agent(os.path.join(TMP, "spill.sock"))
+    a.start()
+    v = Valkey(TMP, "spill", "socket=%s cluster=%s timeout-ms=10000 max-age-ms=0 workers=2" % (a.path, CLUSTER))
+    try:
+        v.wait_ready()
+        n = 300
+        results = []
+        lock = threading.Lock()
+        go = threading.Event()
+
+        def one():
+            try:
+                c = Conn(v.port, timeout=20)
+                go.wait(10)
+                r = c.cmd("AUTH", tokd("nocache", 1500))
+                c.close()
+            except Exception as e:
+                r = repr(e)
+            with lock:
+                results.append(r)
+
+        threads = [threading.Thread(target=one) for _ in range(n)]
+        for th in threads:
+            th.start()
+        time.sleep(0.5)
+        go.set()
+        for th in threads:
+            th.join(30)
+        eq(results.count(b"+OK"), n, "logins that succeeded (others: %r)" % [r for r in results if r != b"+OK"][:3])
+        assert a.max_in_flight > 256, "at most %d requests in flight: second worker unused" % a.max_in_flight
+    finally:
+        v.stop()
+        a.stop()
 
 
 @test
@@ -731,12 +977,46 @@ def no_cache_no_age_limit_and_unload(srv, agent):
             eq(c.cmd("AUTH", t), b"+OK")
             c.close()
         eq(agent.count(t), 2, "cache-size=0 asks every time")
+        threads = len(os.listdir("/proc/%d/task" % v.proc.pid))
         a = v.admin()
+        c = Conn(v.port)
+        c.send("AUTH", tok("slow"))
+        time.sleep(0.1)
+        r = a.cmd("MODULE", "UNLOAD", "keygate-iam")
+        assert r.startswith(b"-ERR") and b"blocked clients" in r, "unload with a login in flight: %r" % r
+        eq(c.read(), OTHER, "the login in flight")
+        c.close()
         eq(a.cmd("MODULE", "UNLOAD", "keygate-iam"), b"+OK", "unload without timer")
         a.close()
+        eq(len(os.listdir("/proc/%d/task" % v.proc.pid)), threads - 2, "threads after unload (2 workers joined)")
         c = Conn(v.port)
         eq(c.cmd("AUTH", tok("good")), WRONGPASS, "after unload: plain ACL password check")
         c.close()
+    finally:
+        v.stop()
+
+
+@test
+def shutdown_with_logins_in_flight(srv, agent):
+    """The workers are stopped and joined at shutdown without waiting for the agent."""
+    v = Valkey(TMP, "shutdown", "socket=%s cluster=%s timeout-ms=20000" % (agent.path, CLUSTER)).wait_ready()
+    try:
+        pending = [Conn(v.port) for _ in range(5)]
+        for c in pending:
+            c.send("AUTH", tok("slow"))
+        time.sleep(0.2)
+        t0 = time.time()
+        v.proc.terminate()
+        code = v.proc.wait(15)
+        eq(code, 0, "exit code")
+        assert time.time() - t0 < 1.5 or os.environ.get("VALKEY_WRAP"), "shutdown took %.2fs" % (time.time() - t0)
+        for c in pending:
+            c.close()
+        log = v.log_text()
+        # (Valkey's unload at exit still finds the blocked clients and says so, as before.)
+        assert "ready to exit, bye bye" in log, "no clean exit:\n" + log[-1500:]
+        for bad in ("crashed", "Assertion", "Guru Meditation"):
+            assert bad not in log, "server log has %r:\n%s" % (bad, log[-1500:])
     finally:
         v.stop()
 
