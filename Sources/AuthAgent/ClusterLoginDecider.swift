@@ -22,7 +22,7 @@ public final class ClusterLoginDecider: LoginDecider {
     /// Tokens already verified since the last snapshot: a cluster client logs in to every node with
     /// the same token, and only the first node's login pays for the signature check.
     private let verified = Mutex<[String: AccessTokenClaims]>([:])
-    static let verifiedCapacity = 50_000
+    static let verifiedCapacity = 10_000
     private let evaluator = PolicyEvaluator()
     private let logger: Logger
 
