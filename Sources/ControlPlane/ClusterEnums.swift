@@ -2,14 +2,6 @@
 public enum AuthorizationMode: String, Codable, Sendable {
     case disabled = "AUTH_MODE_DISABLED"
     case iamAuth = "AUTH_MODE_IAM_AUTH"
-
-    public init?(flagValue: String) {
-        switch flagValue {
-        case "disabled", "auth-mode-disabled", "AUTH_MODE_DISABLED": self = .disabled
-        case "iam-auth", "auth-mode-iam-auth", "AUTH_MODE_IAM_AUTH": self = .iamAuth
-        default: return nil
-        }
-    }
 }
 
 /// `Cluster.state` as Google spells it.
@@ -23,14 +15,6 @@ public enum ClusterState: String, Codable, Sendable {
 public enum TransitEncryptionMode: String, Codable, Sendable {
     case disabled = "TRANSIT_ENCRYPTION_MODE_DISABLED"
     case serverAuthentication = "TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION"
-
-    public init?(flagValue: String) {
-        switch flagValue {
-        case "disabled", "TRANSIT_ENCRYPTION_MODE_DISABLED": self = .disabled
-        case "server-authentication", "TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION": self = .serverAuthentication
-        default: return nil
-        }
-    }
 }
 
 /// `persistenceConfig.mode`; RDB/AOF details live in `PersistenceConfig`.
@@ -38,15 +22,6 @@ public enum PersistenceMode: String, Codable, Sendable {
     case disabled = "DISABLED"
     case rdb = "RDB"
     case aof = "AOF"
-
-    public init?(flagValue: String) {
-        switch flagValue.lowercased() {
-        case "disabled": self = .disabled
-        case "rdb": self = .rdb
-        case "aof": self = .aof
-        default: return nil
-        }
-    }
 }
 
 public struct PersistenceConfig: Codable, Sendable, Equatable {

@@ -77,38 +77,28 @@ struct ClustersCommand: AsyncParsableCommand {
             var body: [String: JSONValue] = ["shardCount": .number(Double(shardCount))]
             if let replicaCount { body["replicaCount"] = .number(Double(replicaCount)) }
             if let nodeType {
-                guard let t = NodeType(flagValue: nodeType) else {
-                    throw CLIError("argument --node-type: Invalid choice: '\(nodeType)'. Valid choices are [\(NodeType.allCases.map(\.flagValue).joined(separator: ", "))].")
-                }
-                body["nodeType"] = .string(t.rawValue)
+                body["nodeType"] = .string(try FlagChoice.pick(nodeType, flag: "--node-type",
+                    from: NodeType.allCases.map { ($0.flagValue, $0.rawValue) }))
             }
             if let authMode {
-                guard let m = AuthorizationMode(flagValue: authMode) else {
-                    throw CLIError("argument --auth-mode: Invalid choice: '\(authMode)'. Valid choices are [disabled, iam-auth].")
-                }
-                body["authorizationMode"] = .string(m.rawValue)
+                body["authorizationMode"] = .string(try FlagChoice.pick(authMode, flag: "--auth-mode",
+                    from: [("disabled", AuthorizationMode.disabled.rawValue), ("iam-auth", AuthorizationMode.iamAuth.rawValue)]))
             }
             if let transitEncryptionMode {
-                guard let m = TransitEncryptionMode(flagValue: transitEncryptionMode) else {
-                    throw CLIError("argument --transit-encryption-mode: Invalid choice: '\(transitEncryptionMode)'. Valid choices are [disabled, server-authentication].")
-                }
-                body["transitEncryptionMode"] = .string(m.rawValue)
+                body["transitEncryptionMode"] = .string(try FlagChoice.pick(transitEncryptionMode, flag: "--transit-encryption-mode",
+                    from: [("disabled", TransitEncryptionMode.disabled.rawValue), ("server-authentication", TransitEncryptionMode.serverAuthentication.rawValue)]))
             }
             body["pscConfigs"] = [["network": .string(network ?? "projects/\(project)/global/networks/default")]]
             if let persistenceMode {
-                guard let mode = PersistenceMode(flagValue: persistenceMode) else {
-                    throw CLIError("argument --persistence-mode: Invalid choice: '\(persistenceMode)'. Valid choices are [disabled, rdb, aof].")
-                }
-                var p: [String: JSONValue] = ["mode": .string(mode.rawValue)]
+                var p: [String: JSONValue] = ["mode": .string(try FlagChoice.pick(persistenceMode, flag: "--persistence-mode",
+                    from: [("disabled", "DISABLED"), ("rdb", "RDB"), ("aof", "AOF")]))]
                 if let period = rdbSnapshotPeriod {
-                    let map = ["1h": "ONE_HOUR", "6h": "SIX_HOURS", "12h": "TWELVE_HOURS", "24h": "TWENTY_FOUR_HOURS"]
-                    guard let v = map[period] else { throw CLIError("argument --rdb-snapshot-period: Invalid choice: '\(period)'. Valid choices are [1h, 6h, 12h, 24h].") }
-                    p["rdbConfig"] = ["rdbSnapshotPeriod": .string(v)]
+                    p["rdbConfig"] = ["rdbSnapshotPeriod": .string(try FlagChoice.pick(period, flag: "--rdb-snapshot-period",
+                        from: [("1h", "ONE_HOUR"), ("6h", "SIX_HOURS"), ("12h", "TWELVE_HOURS"), ("24h", "TWENTY_FOUR_HOURS")]))]
                 }
                 if let fsync = aofAppendFsync {
-                    let map = ["always": "ALWAYS", "everysec": "EVERYSEC", "no": "NEVER"]
-                    guard let v = map[fsync] else { throw CLIError("argument --aof-append-fsync: Invalid choice: '\(fsync)'. Valid choices are [always, everysec, no].") }
-                    p["aofConfig"] = ["appendFsync": .string(v)]
+                    p["aofConfig"] = ["appendFsync": .string(try FlagChoice.pick(fsync, flag: "--aof-append-fsync",
+                        from: [("always", "ALWAYS"), ("everysec", "EVERYSEC"), ("no", "NEVER")]))]
                 }
                 body["persistenceConfig"] = .object(p)
             }
@@ -273,6 +263,16 @@ struct OperationWaiter {
         }
         stderr.write(Data("done.\n".utf8))
         return current
+    }
+}
+
+/// A flag whose value must be one of a fixed list, mapped to the API's spelling, with gcloud's error.
+enum FlagChoice {
+    static func pick(_ value: String, flag: String, from choices: [(flag: String, api: String)]) throws -> String {
+        guard let match = choices.first(where: { $0.flag == value }) else {
+            throw CLIError("argument \(flag): Invalid choice: '\(value)'. Valid choices are [\(choices.map(\.flag).joined(separator: ", "))].")
+        }
+        return match.api
     }
 }
 
