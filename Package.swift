@@ -92,6 +92,10 @@ let package = Package(
         .testTarget(name: "RESPTests", dependencies: ["RESP", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: swiftSettings),
         .testTarget(name: "CELTests", dependencies: ["CEL"], swiftSettings: swiftSettings),
         .testTarget(name: "IAMTests", dependencies: ["IAM"], swiftSettings: swiftSettings),
+        .testTarget(name: "AuthAgentTests", dependencies: [
+            "AuthAgent", "IAM", "IAMService", "Storage",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane"], swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: [
             "RESP", "ValkeyRuntime", "ControlPlane", "LocalProcess", "IAM",
