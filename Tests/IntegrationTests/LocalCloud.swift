@@ -1,5 +1,8 @@
 import ControlPlane
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -28,7 +31,19 @@ final class LocalCloud {
     let home: String
     var environment: [String: String]
 
+    /// Orphans of this test process (a daemon started by `keygate up`, nodes of a killed daemon)
+    /// are re-parented here instead of to an init that may never reap them; `stop()` reaps them.
+    private static let becomeSubreaper: Void = {
+        // prctl is variadic in C, so Swift does not import it: call it through its symbol.
+        typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+        let prSetChildSubreaper: Int32 = 36
+        if let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "prctl") {
+            _ = unsafeBitCast(symbol, to: Prctl.self)(prSetChildSubreaper, 1, 0, 0, 0)
+        }
+    }()
+
     init(upArguments: [String] = ["--port", "0"]) throws {
+        Self.becomeSubreaper
         home = NSTemporaryDirectory() + "keygate-test-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         environment = ["KEYGATE_HOME": home]
@@ -129,6 +144,23 @@ final class LocalCloud {
     func stop() {
         _ = try? keygate(["down"], timeout: 90)
         try? FileManager.default.removeItem(atPath: home)
+        Self.reapExitedOrphans()
+    }
+
+    /// Reaps exited keygated/valkey-server processes re-parented to us. Only those, by pid: a
+    /// `waitpid(-1)` could take the exit status another test's CommandRunner is waiting for.
+    static func reapExitedOrphans() {
+        let me = getpid()
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            let name = stat[stat.index(after: open)..<close]
+            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+            guard fields.count > 2, fields[0] == "Z", Int32(fields[1]) == me,
+                  name == "keygated" || name.hasPrefix("valkey-server") else { continue }
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, WNOHANG)
+        }
     }
 }
 
