@@ -5,7 +5,8 @@
  *
  * resp:  each login = connect to 127.0.0.1:PORT, AUTH <token>, expect +OK, PING, expect +PONG, close.
  * agent: each verification = connect to the Unix socket, "AUTH <cluster> <token>\n", expect "ALLOW ...\n", close
- *        (Module/PROTOCOL.md: one request per connection).
+ *        (a connection per request: the worst case for the agent; the module itself keeps its
+ *        connections open and sends many requests on each, see Module/PROTOCOL.md).
  * TOKENFILE holds one password/token per line. Without `once` the tokens are reused round-robin (warm);
  * with `once` every token is used by exactly one login (cold) and the run ends early when they run out.
  * THREADS workers run for SECONDS; prints one JSON object with counts, wall time and latency percentiles (µs).
