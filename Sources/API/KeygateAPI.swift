@@ -25,6 +25,7 @@ public enum KeygateAPI {
         router.add(middleware: GoogleErrorMiddleware())
         router.get("/keygate/v1/info") { _, _ in
             JSONResponse.make([
+                "ready": .bool(await manager.isReady),
                 "defaultProject": .string(info.defaultProject),
                 "ownerAccount": .string(info.ownerAccount),
                 "valkeyVersion": .string(info.valkeyVersion),

@@ -21,6 +21,8 @@ public actor ClusterManager: Service {
     private var tasks: [String: Task<Void, Never>] = [:]
     /// Nodes whose restart failed: when to try again, and the delay after that (doubling to 10 s).
     private var restartBackoff: [String: (next: ContinuousClock.Instant, delay: Duration)] = [:]
+    /// True once the clusters from the last run are back and healthy (or given up on after 30 s).
+    public private(set) var isReady = false
 
     public init(store: StateStore, binary: ValkeyBinary, configuration: ClusterManagerConfiguration, logger: Logger) {
         self.store = store
@@ -308,6 +310,17 @@ public actor ClusterManager: Service {
                 logger.error("could not bring cluster back", metadata: ["cluster.name": "\(cluster.name)", "error": "\(error)"])
             }
         }
+        // `keygate up` waits for this, so clients never meet a cluster still converging.
+        let deadline = ContinuousClock.now + .seconds(30)
+        for cluster in (try? store.clusters(project: nil, location: nil)) ?? [] where cluster.state == .active {
+            guard let credentials = try? NodeCredentials.loadOrCreate(at: credentialsPath(cluster)) else { continue }
+            do {
+                try await ClusterFormation(launcher: launcher, credentials: credentials).waitUntilHealthy(nodes: cluster.nodes, deadline: deadline)
+            } catch {
+                logger.warning("cluster not healthy after restart", metadata: ["cluster.name": "\(cluster.name)", "error": "\(error)"])
+            }
+        }
+        isReady = true
     }
 
     private func openDiscoveryEndpoint(_ cluster: ClusterRecord) async throws {

@@ -54,8 +54,9 @@ struct UpCommand: AsyncParsableCommand {
         let pid = try ProcessLauncher.spawn(executable: daemonPath, arguments: arguments, logPath: env.logFile)
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
+            // Ready: the API answers and the clusters from the last run are back and healthy.
             if let running = env.runningDaemon(), running.pid == pid,
-               (try? await APIClient(endpoint: running.endpoint).get("/keygate/v1/info")) != nil {
+               let info = try? await APIClient(endpoint: running.endpoint).get("/keygate/v1/info"), info["ready"] == .bool(true) {
                 print("keygated is running (pid \(pid)).")
                 print("API endpoint: \(running.endpoint)")
                 try await adoptDefaults(&context, endpoint: running.endpoint)
